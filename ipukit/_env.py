@@ -1,0 +1,42 @@
+"""Environment switches, read in one place (imports nothing from ipukit).
+
+IPUKIT_BACKEND    default engine backend: "numba" (default) or "reference"
+IPUKIT_TARGET     where ipukit.check finds exercise code: "exercises" (default) or "solutions"
+IPUKIT_CACHE_DIR  where compiled codelet drivers are cached (default: NUMBA_CACHE_DIR/ipukit
+                  or ~/.cache/ipukit)
+IPUKIT_QUIET      set to 1 to silence the one-line "compiling" notice
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def backend() -> str:
+    return os.environ.get("IPUKIT_BACKEND", "numba")
+
+
+def target() -> str:
+    return os.environ.get("IPUKIT_TARGET", "exercises")
+
+
+def quiet() -> bool:
+    return os.environ.get("IPUKIT_QUIET", "") not in ("", "0")
+
+
+def cache_dir() -> Path | None:
+    """A writable directory for generated driver modules, or None."""
+    if os.environ.get("IPUKIT_CACHE_DIR"):
+        path = Path(os.environ["IPUKIT_CACHE_DIR"])
+    elif os.environ.get("NUMBA_CACHE_DIR"):
+        path = Path(os.environ["NUMBA_CACHE_DIR"]) / "ipukit"
+    else:
+        path = Path.home() / ".cache" / "ipukit"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError:
+        return None
+    return path

@@ -1,0 +1,461 @@
+"""Compiling a graph and its programs: addresses, exchange plans, steps.
+
+Everything here runs once, when an ``Engine`` is built, and is vectorised with
+NumPy so that graphs of 100,000 vertices compile in seconds.  The output is
+plain arrays that the executors (``reference.py``, ``fast.py``) run without
+looking at Python objects per vertex.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import cost
+from .errors import (CopyOverlapError, HostTransferError, MappingError, ProgramError,
+                     TileMemoryError, WriteConflictError)
+from .exchange import Plan, runs_from_elements
+from .graph import ComputeSet, HostStream
+from .memory import CATEGORIES, MemoryReport, align_up, allocate_data
+from .programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence
+from .tensor import Tensor
+
+MAX_NDIM = 4
+
+
+# --- compiled pieces -------------------------------------------------------------
+@dataclass(eq=False)
+class Group:
+    """The vertices of one compute set that share a codelet and field types.
+
+    ``table[v, j]`` describes field ``j`` of vertex ``v``: byte offset in the
+    flat SRAM, element count, then the shape padded with 1s to 4 axes.
+    """
+    codelet: object
+    vertices: list
+    dtypes: tuple            # per tensor field
+    ndims: tuple             # per tensor field (0-d fields arrive as 1-element vectors)
+    scalar_slots: tuple      # per scalar parameter: ("f"|"i"|"b", column)
+    table: np.ndarray        # (vertices, fields, 6) int64
+    sf: np.ndarray           # (vertices, >=1) float64 scalars
+    si: np.ndarray           # (vertices, >=1) int64 scalars (ints and bools)
+
+    @property
+    def signature(self) -> tuple:
+        return (tuple(d.str for d in self.dtypes), self.ndims, tuple(k for k, _ in self.scalar_slots))
+
+
+@dataclass(eq=False)
+class ComputePlan:
+    compute_set: ComputeSet
+    groups: list
+    gather: Plan                # exchange in (and on-tile gathers) before compute
+    scatter: Plan               # write-backs after compute
+    vertex_tiles: np.ndarray
+    vertex_cycles: np.ndarray
+    buffer_bytes: np.ndarray    # (tiles,) exchange-buffer bytes this compute set needs
+    phases: list = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Step:
+    """One executable step of a program; its phases are its (static) cost."""
+    kind: str                   # "execute", "copy", "host" or "control"
+    name: str
+    phases: list
+    compute: ComputePlan | None = None
+    plan: Plan | None = None                # Copy between tensors
+    stream: HostStream | None = None        # host stream copies
+    tensor: Tensor | None = None            # the tensor side of a stream copy / predicate
+    index: np.ndarray | None = None         # typed flat SRAM index of `tensor`'s elements
+
+
+@dataclass(eq=False)
+class Layout:
+    elem_addr: np.ndarray       # global element id -> byte offset on its tile
+    report: MemoryReport
+    compute: dict               # ComputeSet -> ComputePlan
+
+
+# --- layout ----------------------------------------------------------------------
+def walk(program):
+    """Every node of a program tree, checking that each is a program."""
+    if not isinstance(program, Program):
+        raise ProgramError(f"expected a program (Execute, Copy, Sequence, Repeat, RepeatWhileTrue, If), "
+                           f"got {type(program).__name__}: {program!r}")
+    yield program
+    if isinstance(program, Sequence):
+        for p in program.programs:
+            yield from walk(p)
+    elif isinstance(program, Repeat):
+        yield from walk(program.body)
+    elif isinstance(program, RepeatWhileTrue):
+        yield from walk(program.cond)
+        yield from walk(program.body)
+    elif isinstance(program, If):
+        yield from walk(program.then)
+        yield from walk(program.else_)
+
+
+def used_compute_sets(graph, programs) -> list:
+    if programs is None:
+        return list(graph.compute_sets)
+    seen = {}
+    for prog in programs:
+        for node in walk(prog):
+            if isinstance(node, Execute):
+                cs = node.compute_set
+                if not isinstance(cs, ComputeSet) or cs.graph is not graph:
+                    raise ProgramError(f"Execute({cs!r}): not a compute set of this graph")
+                seen[id(cs)] = cs
+    return list(seen.values())
+
+
+def check_mapping(graph) -> None:
+    et = graph.elem_tile
+    problems = []
+    for var in graph.variables:
+        tiles = et[var.base: var.base + var.size]
+        unmapped = np.flatnonzero(tiles < 0)
+        if unmapped.size:
+            how = "not mapped to any tile" if unmapped.size == var.size else \
+                f"only partly mapped: {unmapped.size:,} of {var.size:,} elements have no tile, " \
+                f"the first is {graph.describe_element(var.base + unmapped[0])}"
+            problems.append(f"tensor '{var.name}' {var.shape} is {how}")
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise MappingError("; ".join(problems[:3]) + more + ". Every element must live on a tile: call "
+                           "graph.set_tile_mapping(t, tile) or graph.map_linearly(t).")
+
+
+def plan_layout(graph, programs=None, strict=True) -> Layout:
+    """Place tensors, vertex state and exchange buffers; plan every compute set."""
+    spec, num_tiles = graph.spec, graph.num_tiles
+    if strict:
+        check_mapping(graph)
+    compute_sets = used_compute_sets(graph, programs)
+    elem_addr, data_end, segments = allocate_data(graph)
+    state = np.zeros(num_tiles, np.int64)
+    for cs in compute_sets:
+        for v in cs.vertices:
+            state[v.tile] += cost.vertex_state_bytes(len(v.codelet.fields), len(v.codelet.scalars))
+    state = align_up(state, spec.alignment)
+    buffer_base = data_end + state
+    buffers = np.zeros(num_tiles, np.int64)
+    plans = {}
+    for cs in compute_sets:
+        plan = plan_compute_set(graph, cs, elem_addr, buffer_base)
+        plans[cs] = plan
+        buffers = np.maximum(buffers, plan.buffer_bytes)
+    report = MemoryReport(spec, np.stack([data_end, state, buffers], axis=1),
+                          segments, [v.name for v in graph.variables])
+    assert report.by_category.shape[1] == len(CATEGORIES)
+    if strict and len(report.over_tiles):
+        raise TileMemoryError(report.overflow_message(), report)
+    return Layout(elem_addr, report, plans)
+
+
+# --- compute sets -----------------------------------------------------------------
+def plan_compute_set(graph, cs, elem_addr, buffer_base) -> ComputePlan:
+    spec, num_tiles = graph.spec, graph.num_tiles
+    stride = spec.sram_bytes_per_tile
+    verts = cs.vertices
+    nv = len(verts)
+    vtiles = np.fromiter((v.tile for v in verts), np.int64, nv)
+    cycles = np.empty(nv, np.int64)
+    ids, inst_v, inst_isz, inst_reads, inst_writes, inst_shape, inst_field = [], [], [], [], [], [], []
+    for vi, v in enumerate(verts):
+        counts, dtype = {}, None
+        for f in v.codelet.fields:
+            t = v.tensors[f.name]
+            flat = t.ids.reshape(-1)
+            ids.append(flat)
+            inst_v.append(vi)
+            inst_isz.append(t.dtype.itemsize)
+            inst_reads.append(f.reads)
+            inst_writes.append(f.writes)
+            inst_shape.append(t.shape)
+            inst_field.append(f.name)
+            counts[f.name] = flat.size
+            if dtype is None:
+                dtype = t.dtype
+        cycles[vi] = v.codelet.estimate(counts, v.dims, v.scalars, spec, dtype)
+    n_inst = len(ids)
+    inst_v = np.asarray(inst_v, np.int64)
+    inst_n = np.fromiter((a.size for a in ids), np.int64, n_inst)
+    inst_isz = np.asarray(inst_isz, np.int64)
+    inst_reads = np.asarray(inst_reads, bool)
+    inst_writes = np.asarray(inst_writes, bool)
+    inst_tile = vtiles[inst_v] if n_inst else np.zeros(0, np.int64)
+    all_ids = np.concatenate(ids) if n_inst else np.zeros(0, np.int64)
+    seg = np.repeat(np.arange(n_inst), inst_n)
+    inst_start = np.cumsum(inst_n) - inst_n
+
+    _check_conflicts(graph, cs, all_ids, seg, inst_v, inst_reads, inst_writes, inst_field)
+
+    e_tile = graph.elem_tile[all_ids].astype(np.int64)
+    e_addr = elem_addr[all_ids]
+    e_isz = inst_isz[seg]
+    bad = e_tile != inst_tile[seg]
+    if all_ids.size > 1:
+        bad[1:] |= (e_addr[1:] != e_addr[:-1] + e_isz[:-1]) & (seg[1:] == seg[:-1])
+    in_place = np.bincount(seg, weights=bad, minlength=n_inst) == 0
+
+    # exchange buffers for fields that are not in place, packed per tile in vertex order
+    sizes = np.where(in_place, 0, align_up(inst_n * inst_isz, spec.alignment))
+    order = np.argsort(inst_tile, kind="stable")
+    t_sorted = inst_tile[order]
+    excl = np.cumsum(sizes[order]) - sizes[order]
+    buf_off = np.empty(n_inst, np.int64)
+    buf_off[order] = excl - excl[np.searchsorted(t_sorted, t_sorted, side="left")]
+    buffer_bytes = np.bincount(inst_tile, weights=sizes, minlength=num_tiles).astype(np.int64)
+    buf_addr = buffer_base[inst_tile] + buf_off
+
+    first_addr = np.zeros(n_inst, np.int64)
+    nonempty = inst_n > 0
+    first_addr[nonempty] = e_addr[inst_start[nonempty]]
+    offset = inst_tile * stride + np.where(in_place, first_addr, buf_addr)
+
+    rank = np.arange(all_ids.size) - inst_start[seg]
+    e_buf = buf_addr[seg] + rank * e_isz
+    e_vt = inst_tile[seg]
+    mapped = e_tile >= 0          # always true once the mapping is checked (Engine)
+    m = (~in_place & inst_reads)[seg] & mapped
+    gather = runs_from_elements(e_tile[m], e_addr[m], e_vt[m], e_buf[m], e_isz[m])
+    m = (~in_place & inst_writes)[seg] & mapped
+    scatter = runs_from_elements(e_vt[m], e_buf[m], e_tile[m], e_addr[m], e_isz[m])
+
+    dims = np.ones((n_inst, MAX_NDIM), np.int64)
+    for i, shape in enumerate(inst_shape):
+        dims[i, :len(shape)] = shape
+    groups = _make_groups(verts, offset, inst_n, dims)
+    plan = ComputePlan(cs, groups, gather, scatter, vtiles, cycles, buffer_bytes)
+    plan.phases = _execute_phases(spec, num_tiles, plan)
+    return plan
+
+
+def _local_bytes(plan: Plan, num_tiles) -> np.ndarray:
+    local = plan.src_tile == plan.dst_tile
+    return np.bincount(plan.dst_tile[local], weights=plan.nbytes[local], minlength=num_tiles).astype(np.int64)
+
+
+def _execute_phases(spec, num_tiles, plan: ComputePlan) -> list:
+    phases = []
+    ex_in = cost.exchange_phase(spec, num_tiles, plan.gather)
+    if ex_in:
+        phases += [cost.sync_phase(spec, ex_in.ipus), ex_in]
+    local = _local_bytes(plan.gather, num_tiles) + _local_bytes(plan.scatter, num_tiles)
+    comp = cost.compute_phase(spec, num_tiles, plan.vertex_tiles, plan.vertex_cycles, local)
+    phases += [cost.sync_phase(spec, comp.ipus), comp]
+    ex_out = cost.exchange_phase(spec, num_tiles, plan.scatter)
+    if ex_out:
+        phases += [cost.sync_phase(spec, ex_out.ipus), ex_out]
+    return phases
+
+
+def _make_groups(verts, offset, inst_n, dims) -> list:
+    keys = {}
+    first_inst = 0
+    for vi, v in enumerate(verts):
+        c = v.codelet
+        nf = len(c.fields)
+        dtypes = tuple(v.tensors[f.name].dtype for f in c.fields)
+        ndims = tuple(max(1, v.tensors[f.name].ndim) for f in c.fields)
+        kinds = tuple("b" if isinstance(v.scalars[s], bool) else "i" if isinstance(v.scalars[s], int)
+                      else "f" for s in c.scalars)
+        keys.setdefault((id(c), dtypes, ndims, kinds), []).append((vi, first_inst))
+        first_inst += nf
+    groups = []
+    for (_, dtypes, ndims, kinds), members in keys.items():
+        c = verts[members[0][0]].codelet
+        nf = len(c.fields)
+        vis = np.array([m[0] for m in members], np.int64)
+        firsts = np.array([m[1] for m in members], np.int64)
+        inst = firsts[:, None] + np.arange(nf)[None, :]              # (vertices, fields)
+        table = np.empty((len(members), nf, 2 + MAX_NDIM), np.int64)
+        table[:, :, 0] = offset[inst]
+        table[:, :, 1] = inst_n[inst]
+        table[:, :, 2:] = dims[inst]
+        slots, nfs, nis = [], 0, 0
+        for k in kinds:
+            if k == "f":
+                slots.append(("f", nfs))
+                nfs += 1
+            else:
+                slots.append((k, nis))
+                nis += 1
+        sf = np.zeros((len(members), max(nfs, 1)), np.float64)
+        si = np.zeros((len(members), max(nis, 1)), np.int64)
+        for row, vi in enumerate(vis):
+            v = verts[vi]
+            for s, (k, col) in zip(c.scalars, slots):
+                (sf if k == "f" else si)[row, col] = v.scalars[s]
+        groups.append(Group(c, [verts[i] for i in vis], dtypes, ndims, tuple(slots), table, sf, si))
+    return groups
+
+
+def _check_conflicts(graph, cs, all_ids, seg, inst_v, inst_reads, inst_writes, inst_field):
+    """Two writers of one element, or a reader of what another vertex writes: refuse.
+
+    On the IPU the vertices of a compute set run at the same time, so either
+    would make the result depend on timing.
+    """
+    wm = inst_writes[seg]
+    w_ids, w_seg = all_ids[wm], seg[wm]
+    if w_ids.size == 0:
+        return
+    order = np.argsort(w_ids, kind="stable")
+    d = w_ids[order]
+    dup = np.flatnonzero(d[1:] == d[:-1])
+    if dup.size:
+        a, b = w_seg[order[dup[0]]], w_seg[order[dup[0] + 1]]
+        va, vb = cs.vertices[inst_v[a]], cs.vertices[inst_v[b]]
+        elem = graph.describe_element(d[dup[0]])
+        who = (f"{va.where()} writes {elem} twice (fields '{inst_field[a]}' and '{inst_field[b]}')"
+               if va is vb else f"{va.where()} (field '{inst_field[a]}') and {vb.where()} (field "
+               f"'{inst_field[b]}') both write {elem}")
+        raise WriteConflictError(f"{who}. The vertices of a compute set run at the same time, so the "
+                                 "result would depend on timing: give each vertex its own part of the output.")
+    rm = inst_reads[seg] & ~inst_writes[seg]
+    r_ids, r_seg = all_ids[rm], seg[rm]
+    if r_ids.size == 0:
+        return
+    pos = np.minimum(np.searchsorted(d, r_ids), d.size - 1)
+    writer = w_seg[order[pos]]
+    clash = np.flatnonzero((d[pos] == r_ids) & (inst_v[writer] != inst_v[r_seg]))
+    if clash.size:
+        i = clash[0]
+        reader, wr = cs.vertices[inst_v[r_seg[i]]], cs.vertices[inst_v[writer[i]]]
+        raise WriteConflictError(
+            f"{reader.where()} reads {graph.describe_element(r_ids[i])} (field '{inst_field[r_seg[i]]}') which "
+            f"{wr.where()} writes (field '{inst_field[writer[i]]}') in the same compute set. They run at the "
+            "same time, so what is read would depend on timing: write to a separate tensor, or put the "
+            "two vertices in different compute sets.")
+
+
+# --- programs -------------------------------------------------------------------
+STEP, SEQ, REPEAT, WHILE, IF = range(5)
+
+
+class Lowering:
+    """Turns a program tree into nested tuples over a flat list of steps."""
+
+    def __init__(self, graph, layout: Layout):
+        self.graph = graph
+        self.layout = layout
+        self.steps: list[Step] = []
+        self.stride = graph.spec.sram_bytes_per_tile
+
+    def lower(self, p):
+        if isinstance(p, Sequence):
+            return (SEQ, tuple(self.lower(c) for c in p.programs))
+        if isinstance(p, Execute):
+            plan = self.layout.compute[p.compute_set]
+            n = len(p.compute_set.vertices)
+            return self._step(Step("execute", f"Execute '{p.compute_set.name}' ({n} vertices)",
+                                   plan.phases, compute=plan))
+        if isinstance(p, Copy):
+            return self._copy(p)
+        if isinstance(p, Repeat):
+            if not isinstance(p.count, (int, np.integer)) or p.count < 0:
+                raise ProgramError(f"Repeat count must be a non-negative int, got {p.count!r}")
+            return (REPEAT, int(p.count), self.lower(p.body))
+        if isinstance(p, RepeatWhileTrue):
+            pred = self._predicate(p.predicate, "RepeatWhileTrue")
+            return (WHILE, self.lower(p.cond), pred, self.lower(p.body))
+        if isinstance(p, If):
+            pred = self._predicate(p.predicate, "If")
+            return (IF, pred, self.lower(p.then), self.lower(p.else_))
+        raise ProgramError(f"expected a program, got {type(p).__name__}: {p!r}")
+
+    def _step(self, step: Step):
+        self.steps.append(step)
+        return (STEP, len(self.steps) - 1)
+
+    def typed_index(self, t: Tensor) -> np.ndarray:
+        """Index of each element of ``t`` into the flat SRAM viewed as ``t.dtype``."""
+        ids = t.ids.reshape(-1)
+        absolute = self.graph.elem_tile[ids].astype(np.int64) * self.stride + self.layout.elem_addr[ids]
+        return absolute // t.dtype.itemsize
+
+    def _predicate(self, t, where):
+        if not isinstance(t, Tensor) or t.graph is not self.graph:
+            raise ProgramError(f"{where}: the predicate must be a tensor of this graph, got {t!r}")
+        if t.size != 1:
+            raise ProgramError(f"{where}: predicate '{t.name}' has {t.size} elements; it must be a single "
+                               "element (a 1-element variable, or a view like t[0])")
+        spec = self.graph.spec
+        return self._step(Step("control", f"{where} '{t.name}'", [cost.sync_phase(spec, spec.num_ipus)],
+                               tensor=t, index=self.typed_index(t)))[1]
+
+    def _copy(self, p: Copy):
+        src, dst = p.src, p.dst
+        spec, num_tiles = self.graph.spec, self.graph.num_tiles
+        if isinstance(src, HostStream) or isinstance(dst, HostStream):
+            stream, t = (src, dst) if isinstance(src, HostStream) else (dst, src)
+            to_device = stream is src
+            want = "to_device" if to_device else "from_device"
+            if stream.direction != want:
+                raise ProgramError(f"Copy: stream '{stream.name}' goes {stream.direction.replace('_', ' ')}; "
+                                   f"use Copy({'stream, tensor' if stream.direction == 'to_device' else 'tensor, stream'})")
+            self._check_tensor(t, "Copy")
+            if t.size != stream.size or t.dtype != stream.dtype:
+                raise ProgramError(f"Copy: stream '{stream.name}' carries {stream.size} x {stream.dtype} but "
+                                   f"tensor '{t.name}' is {t.size} x {t.dtype}")
+            tiles = self.graph.elem_tile[t.ids.reshape(-1)].astype(np.int64)
+            phase = cost.host_phase(spec, num_tiles, tiles, np.full(t.size, t.dtype.itemsize), to_device)
+            arrow = f"'{stream.name}' -> '{t.name}'" if to_device else f"'{t.name}' -> '{stream.name}'"
+            return self._step(Step("host", f"Copy stream {arrow}", [cost.sync_phase(spec, phase.ipus), phase],
+                                   stream=stream, tensor=t, index=self.typed_index(t)))
+        self._check_tensor(src, "Copy")
+        self._check_tensor(dst, "Copy")
+        if src.shape != dst.shape or src.dtype != dst.dtype:
+            raise ProgramError(f"Copy('{src.name}' -> '{dst.name}'): shapes and dtypes must match, got "
+                               f"{src.shape} {src.dtype} and {dst.shape} {dst.dtype}; reshape one side")
+        s_ids, d_ids = src.ids.reshape(-1), dst.ids.reshape(-1)
+        both = np.intersect1d(s_ids, d_ids)
+        if both.size:
+            raise CopyOverlapError(f"Copy('{src.name}' -> '{dst.name}'): source and destination share "
+                                   f"{both.size} elements, e.g. {self.graph.describe_element(both[0])}; copy "
+                                   "through a temporary tensor instead")
+        uniq, counts = np.unique(d_ids, return_counts=True)
+        if (counts > 1).any():
+            raise WriteConflictError(f"Copy('{src.name}' -> '{dst.name}'): the destination lists "
+                                     f"{self.graph.describe_element(uniq[counts > 1][0])} more than once")
+        et, ea = self.graph.elem_tile, self.layout.elem_addr
+        plan = runs_from_elements(et[s_ids].astype(np.int64), ea[s_ids], et[d_ids].astype(np.int64),
+                                  ea[d_ids], src.dtype.itemsize)
+        phases = []
+        ex = cost.exchange_phase(spec, num_tiles, plan)
+        if ex:
+            phases += [cost.sync_phase(spec, ex.ipus), ex]
+        local = _local_bytes(plan, num_tiles)
+        if local.any():
+            comp = cost.compute_phase(spec, num_tiles, np.zeros(0, np.int64), np.zeros(0, np.int64), local)
+            phases += [cost.sync_phase(spec, comp.ipus), comp]
+        return self._step(Step("copy", f"Copy '{src.name}' -> '{dst.name}'", phases, plan=plan))
+
+    def _check_tensor(self, t, where):
+        if not isinstance(t, Tensor):
+            raise ProgramError(f"{where}: expected a tensor or host stream, got {type(t).__name__}")
+        if t.graph is not self.graph:
+            raise ProgramError(f"{where}: tensor '{t.name}' belongs to another graph")
+
+
+def check_host_array(t: Tensor, values, what: str) -> np.ndarray:
+    """Validate an array written to ``t`` from the host; lists are converted exactly."""
+    if isinstance(values, np.ndarray):
+        arr = values
+    else:
+        arr = np.asarray(values)
+        converted = arr.astype(t.dtype)
+        if arr.dtype != t.dtype and arr.dtype.kind in "fiub" and not np.array_equal(converted, arr):
+            raise HostTransferError(f"{what}: values do not fit {t.dtype} exactly")
+        arr = converted
+    if arr.dtype != t.dtype:
+        raise HostTransferError(f"{what}: tensor '{t.name}' is {t.dtype} but the array is {arr.dtype}; "
+                                f"convert it with .astype(np.{t.dtype})")
+    if arr.shape != t.shape:
+        raise HostTransferError(f"{what}: tensor '{t.name}' has shape {t.shape} but the array has shape "
+                                f"{arr.shape}")
+    return arr

@@ -1,0 +1,210 @@
+"""The engine: compile a graph and its programs once, then run them.
+
+``Engine(graph, program)`` checks the mapping, lays out every tile's SRAM,
+plans every exchange as flat byte runs and groups vertices by codelet.  Then::
+
+    engine.write(x, array)       # host -> tiles, outside the program
+    engine.run()                 # interpret the program; cost in engine.profile
+    engine.read(y)               # tiles -> host
+
+``run()`` in pseudo-code, for each step the program reaches::
+
+    Execute(cs):  exchange fields in; sync; every vertex computes on its tile; exchange outputs back
+    Copy(a, b):   sync; exchange (or on-tile copy)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _env
+from .compiler import IF, REPEAT, SEQ, STEP, WHILE, Lowering, check_host_array, plan_layout
+from .errors import HostTransferError, ProgramError, StepBudgetError
+from .graph import Graph
+from .profile import Profile
+from .programs import Program
+from .reference import ReferenceExecutor
+from .tensor import Tensor
+
+TRACE_LIMIT = 20_000     # executed steps remembered in order, for the execution trace view
+
+
+class Engine:
+    """Compiles ``graph`` with ``programs`` (one program or a list) and runs them.
+
+    Args:
+        backend: ``"numba"`` (compiled, default) or ``"reference"`` (plain
+            Python, readable, slow); both give identical SRAM bytes and profiles.
+        max_steps: stop a run with :class:`StepBudgetError` after this many
+            steps, so a runaway ``RepeatWhileTrue`` cannot hang the kernel.
+    """
+
+    def __init__(self, graph: Graph, programs, backend: str | None = None, max_steps: int = 1_000_000):
+        if not isinstance(graph, Graph):
+            raise TypeError(f"Engine needs an ipukit.Graph, got {type(graph).__name__}")
+        self.graph = graph
+        self.programs = list(programs) if isinstance(programs, (list, tuple)) else [programs]
+        for p in self.programs:
+            if not isinstance(p, Program):
+                raise ProgramError(f"Engine: expected programs, got {type(p).__name__}")
+        self.backend = backend or _env.backend()
+        self.max_steps = int(max_steps)
+        spec = graph.spec
+        self.stride = spec.sram_bytes_per_tile
+
+        self.layout = plan_layout(graph, self.programs, strict=True)
+        lowering = Lowering(graph, self.layout)
+        self._roots = [lowering.lower(p) for p in self.programs]
+        self.steps = lowering.steps
+        self._typed_index = lowering.typed_index
+
+        # One flat byte array holds every tile's SRAM; np.zeros commits pages lazily,
+        # so only the bytes a program touches cost host memory.
+        self.sram = np.zeros((graph.num_tiles, self.stride), np.uint8)   # (tiles, sram bytes)
+        self._mem = self.sram.reshape(-1)
+        for var in graph.variables:
+            if var.is_constant:
+                t = Tensor(graph, np.arange(var.base, var.base + var.size).reshape(var.shape), var.dtype, var.name)
+                self._mem.view(var.dtype)[self._typed_index(t)] = var.values.reshape(-1)
+
+        self._executor = self._make_executor()
+        groups = [g for plan in self.layout.compute.values() for g in plan.groups]
+        self._executor.prepare(groups)
+        self._runs = {}
+        for step in self.steps:
+            for plan in (step.plan, *((step.compute.gather, step.compute.scatter) if step.compute else ())):
+                if plan is not None and id(plan) not in self._runs:
+                    self._runs[id(plan)] = plan.absolute(self.stride)
+        self._streams = {}
+        self.profile = None
+
+    def _make_executor(self):
+        if self.backend == "reference":
+            return ReferenceExecutor(self._mem)
+        if self.backend == "numba":
+            from .fast import NumbaExecutor
+            return NumbaExecutor(self._mem)
+        raise ValueError(f"unknown backend {self.backend!r}; use 'numba' or 'reference'")
+
+    @property
+    def memory(self):
+        """The per-tile memory report of the compiled graph."""
+        return self.layout.report
+
+    # --- host I/O ---------------------------------------------------------------
+    def _tensor(self, t, what) -> Tensor:
+        if not isinstance(t, Tensor):
+            raise HostTransferError(f"{what}: expected a tensor, got {type(t).__name__}")
+        if t.graph is not self.graph:
+            raise HostTransferError(f"{what}: tensor '{t.name}' belongs to another graph")
+        return t
+
+    def write(self, t: Tensor, values) -> None:
+        """Write host values into tensor ``t`` (Poplar's ``engine.writeTensor``)."""
+        t = self._tensor(t, "engine.write")
+        arr = check_host_array(t, values, f"engine.write('{t.name}')")
+        var_idx = np.unique(self.graph.variable_of(t.ids.reshape(-1)))
+        const = [self.graph.variables[i].name for i in var_idx if self.graph.variables[i].is_constant]
+        if const:
+            raise HostTransferError(f"engine.write('{t.name}'): '{const[0]}' is a constant; its values are "
+                                    "fixed when the engine is built. Use add_variable for data you write.")
+        self._mem.view(t.dtype)[self._typed_index(t)] = arr.reshape(-1)
+
+    def read(self, t: Tensor) -> np.ndarray:
+        """A new host array with the current values of ``t`` (``engine.readTensor``)."""
+        t = self._tensor(t, "engine.read")
+        return self._mem.view(t.dtype)[self._typed_index(t)].reshape(t.shape)
+
+    def connect_stream(self, name: str, array: np.ndarray) -> None:
+        """Attach a host array to stream ``name``; copies walk it as a circular buffer."""
+        stream = self.graph.streams.get(name)
+        if stream is None:
+            known = ", ".join(self.graph.streams) or "none"
+            raise HostTransferError(f"connect_stream: no stream named '{name}' (streams: {known})")
+        if not isinstance(array, np.ndarray) or array.dtype != stream.dtype:
+            got = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
+            raise HostTransferError(f"connect_stream('{name}'): the stream carries {stream.dtype}, got {got}; "
+                                    f"pass a NumPy array of dtype {stream.dtype}")
+        if not array.flags.c_contiguous:
+            raise HostTransferError(f"connect_stream('{name}'): the array must be contiguous; "
+                                    "pass np.ascontiguousarray(a)")
+        if array.size == 0 or array.size % stream.size:
+            raise HostTransferError(f"connect_stream('{name}'): each copy moves {stream.size} elements, so the "
+                                    f"buffer size must be a non-zero multiple of {stream.size}; got {array.size}")
+        self._streams[name] = [array.reshape(-1), 0]   # buffer, position of the next copy
+
+    # --- running --------------------------------------------------------------------
+    def run(self, program: int = 0) -> Profile:
+        """Run program number ``program``; returns (and keeps) its profile."""
+        if not 0 <= program < len(self._roots):
+            raise IndexError(f"engine.run({program}): this engine has {len(self._roots)} program(s)")
+        self._counts = np.zeros(len(self.steps), np.int64)
+        self._trace = []
+        self._executed = 0
+        try:
+            self._exec(self._roots[program])
+        finally:
+            self.profile = Profile(self.graph.spec, self.steps, self._counts, self._trace, self.memory,
+                                   trace_complete=self._executed <= TRACE_LIMIT)
+        return self.profile
+
+    def _exec(self, node) -> None:
+        kind = node[0]
+        if kind == STEP:
+            self._step(node[1])
+        elif kind == SEQ:
+            for child in node[1]:
+                self._exec(child)
+        elif kind == REPEAT:
+            body = node[2]
+            for _ in range(node[1]):
+                self._exec(body)
+        elif kind == WHILE:
+            _, cond, pred, body = node
+            self._exec(cond)
+            while self._predicate(pred):
+                self._exec(body)
+                self._exec(cond)
+        elif kind == IF:
+            _, pred, then, else_ = node
+            self._exec(then if self._predicate(pred) else else_)
+
+    def _predicate(self, index: int) -> bool:
+        self._step(index)
+        step = self.steps[index]
+        return bool(self._mem.view(step.tensor.dtype)[step.index[0]])
+
+    def _step(self, index: int) -> None:
+        self._executed += 1
+        if self._executed > self.max_steps:
+            raise StepBudgetError(
+                f"the program ran more than max_steps={self.max_steps:,} steps without finishing (last: "
+                f"{self.steps[index].name}). A RepeatWhileTrue whose predicate never becomes false runs "
+                "for ever: check that its body changes the predicate. If the program is just long, pass "
+                "a larger max_steps= to Engine.")
+        self._counts[index] += 1
+        if len(self._trace) < TRACE_LIMIT:
+            self._trace.append(index)
+        step = self.steps[index]
+        if step.kind == "execute":
+            plan = step.compute
+            self._executor.copy_runs(*self._runs[id(plan.gather)])
+            for group in plan.groups:
+                self._executor.run_group(group)
+            self._executor.copy_runs(*self._runs[id(plan.scatter)])
+        elif step.kind == "copy":
+            self._executor.copy_runs(*self._runs[id(step.plan)])
+        elif step.kind == "host":
+            self._stream_copy(step)
+
+    def _stream_copy(self, step) -> None:
+        stream = step.stream
+        if stream.name not in self._streams:
+            raise HostTransferError(f"{step.name}: stream '{stream.name}' is not connected; call "
+                                    f"engine.connect_stream('{stream.name}', array) before run()")
+        buffer, pos = self._streams[stream.name]
+        typed = self._mem.view(step.tensor.dtype)
+        if stream.direction == "to_device":
+            typed[step.index] = buffer[pos:pos + stream.size]
+        else:
+            buffer[pos:pos + stream.size] = typed[step.index]
+        self._streams[stream.name][1] = (pos + stream.size) % buffer.size

@@ -1,0 +1,183 @@
+"""The numba executor: compiled loops over all vertices of a group, and over exchange runs.
+
+For each (codelet, field types) group the engine generates a small *driver*:
+one compiled loop that, for every vertex, makes array views of its fields out
+of the flat SRAM and calls the compiled codelet.  No Python runs per vertex.
+Built-in codelets get parallel drivers cached on disk; a learner's codelet gets
+a sequential driver (so an exception can name the vertex) with bounds checks,
+never cached.  The readable twin of this file is :mod:`ipukit.reference`.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+
+import numpy as np
+from numba import njit, prange
+
+from . import _env, reference
+from .errors import CodeletError
+
+_announced = False
+
+
+def _announce(what: str) -> None:
+    global _announced
+    if not _announced and not _env.quiet():
+        print(f"ipukit: compiling {what} with numba (first use only; later runs reuse the compiled code)",
+              flush=True)
+        _announced = True
+
+
+@njit(cache=True, nogil=True)
+def copy_runs(mem, src, dst, nbytes):
+    """Compiled twin of :func:`ipukit.reference.copy_runs`."""
+    for r in range(src.size):
+        s = src[r]
+        d = dst[r]
+        for i in range(nbytes[r]):
+            mem[d + i] = mem[s + i]
+
+
+@njit(cache=True, parallel=True, nogil=True)
+def copy_runs_parallel(mem, src, dst, nbytes):
+    """As ``copy_runs``, runs spread over the cores (runs never overlap)."""
+    for r in prange(src.size):
+        s = src[r]
+        d = dst[r]
+        for i in range(nbytes[r]):
+            mem[d + i] = mem[s + i]
+
+
+# Runs bigger than this in total are copied by all cores.
+PARALLEL_COPY_BYTES = 1 << 20
+
+_NUMBA_DTYPE = {"bool": "np.bool_"}
+
+
+def driver_source(codelet, dtypes, ndims, scalar_slots, parallel: bool, kernel_import: str) -> str:
+    """Python source of the driver for one group signature (see module docstring)."""
+    lines = ["import numpy as np", "from numba import njit, prange", kernel_import, "",
+             f"@njit(cache={parallel}, parallel={parallel}, boundscheck=False, nogil=True)",
+             "def drive(mem, tab, sf, si, where):",
+             f"    for v in {'prange' if parallel else 'range'}(tab.shape[0]):"]
+    if not parallel:
+        lines.append("        where[0] = v")
+    for j, (dtype, ndim) in enumerate(zip(dtypes, ndims)):
+        np_dtype = _NUMBA_DTYPE.get(dtype.name, f"np.{dtype.name}")
+        view = f"mem[o{j}:o{j} + tab[v, {j}, 1] * {dtype.itemsize}].view({np_dtype})"
+        if ndim > 1:
+            view += ".reshape((" + ", ".join(f"tab[v, {j}, {2 + a}]" for a in range(ndim)) + "))"
+        lines += [f"        o{j} = tab[v, {j}, 0]", f"        f{j} = {view}"]
+    names = {f.name: f"f{j}" for j, f in enumerate(codelet.fields)}
+    for s, (kind, col) in zip(codelet.scalars, scalar_slots):
+        names[s] = f"sf[v, {col}]" if kind == "f" else f"si[v, {col}]" + (" != 0" if kind == "b" else "")
+    lines.append("        _kernel(" + ", ".join(names[p] for p in codelet.params) + ")")
+    return "\n".join(lines) + "\n"
+
+
+def make_driver(group):
+    """The compiled driver for ``group``, or None where the group must run in Python.
+
+    numba has no float16 arithmetic on the CPU, and ``jit=False`` codelets ask
+    for Python; those groups run through the reference loop on both backends.
+    """
+    codelet = group.codelet
+    if not codelet.jit or any(d == np.float16 for d in group.dtypes):
+        return None
+    drivers = codelet.__dict__.setdefault("_drivers", {})
+    key = group.signature
+    if key in drivers:
+        return drivers[key]
+    _announce(f"codelet '{codelet.name}'" if not codelet.builtin else "the built-in codelets")
+    drive = None
+    if codelet.builtin:
+        drive = _cached_driver(group)
+    if drive is None:
+        source = driver_source(codelet, group.dtypes, group.ndims, group.scalar_slots, parallel=False,
+                               kernel_import="")
+        namespace = {"_kernel": codelet.kernel}
+        exec(compile(source, f"<ipukit driver for {codelet.name}>", "exec"), namespace)
+        drive = namespace["drive"]
+    _warm_up(drive, group)
+    drivers[key] = drive
+    return drive
+
+
+def _cached_driver(group):
+    """Load a built-in's driver from a generated module file, so numba can cache it."""
+    codelet = group.codelet
+    module = sys.modules.get(codelet.fn.__module__)
+    if getattr(module, codelet.fn.__name__, None) is not codelet:
+        return None
+    directory = _env.cache_dir()
+    if directory is None:
+        return None
+    import numba
+    kernel_import = (f"from {codelet.fn.__module__} import {codelet.fn.__name__} as _codelet\n"
+                     "_kernel = _codelet.kernel")
+    source = driver_source(codelet, group.dtypes, group.ndims, group.scalar_slots, parallel=True,
+                           kernel_import=kernel_import)
+    digest = hashlib.sha1("\n".join([source, inspect.getsource(codelet.fn), numba.__version__,
+                                     np.__version__]).encode()).hexdigest()[:16]
+    name = f"ipukit_driver_{codelet.name}_{digest}"
+    if name not in sys.modules:
+        path = directory / f"{name}.py"
+        if not path.exists():
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(source)
+            os.replace(tmp, path)
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module        # numba's cache finds the module by name
+        spec.loader.exec_module(module)
+    return sys.modules[name].drive
+
+
+def _warm_up(drive, group) -> None:
+    """Compile now (on an empty table), so errors show when the engine is built."""
+    nf = group.table.shape[1]
+    try:
+        drive(np.zeros(8, np.uint8), np.zeros((0, nf, group.table.shape[2]), np.int64),
+              np.zeros((0, group.sf.shape[1])), np.zeros((0, group.si.shape[1]), np.int64),
+              np.zeros(1, np.int64))
+    except Exception as e:
+        if type(e).__module__.startswith("numba"):
+            raise CodeletError(
+                f"codelet {group.codelet.name} does not compile with numba (field types "
+                f"{', '.join(f'{f.name}: {d}' for f, d in zip(group.codelet.fields, group.dtypes))}). "
+                "A codelet may only use its array fields, numbers, loops and NumPy functions that numba "
+                f"supports; no lists, dicts or Python objects. numba says:\n{e}") from e
+        raise
+
+
+class NumbaExecutor:
+    name = "numba"
+
+    def __init__(self, mem):
+        self.mem = mem
+        self._where = np.zeros(1, np.int64)
+
+    def prepare(self, groups) -> None:
+        for g in groups:
+            g.driver = make_driver(g)
+
+    def copy_runs(self, src, dst, nbytes) -> None:
+        if len(src):
+            big = len(src) > 1 and int(nbytes.sum()) > PARALLEL_COPY_BYTES
+            (copy_runs_parallel if big else copy_runs)(self.mem, src, dst, nbytes)
+
+    def run_group(self, group) -> None:
+        if group.driver is None:
+            reference.run_group(self.mem, group)
+            return
+        self._where[0] = -1
+        try:
+            group.driver(self.mem, group.table, group.sf, group.si, self._where)
+        except Exception as e:
+            row = int(self._where[0])
+            where = group.vertices[row].where() if row >= 0 else f"a vertex of codelet {group.codelet.name}"
+            raise CodeletError(f"{where}: codelet {group.codelet.name} raised {type(e).__name__}: {e}") from e
