@@ -68,8 +68,10 @@ def mul(a, b, out):
 
 @_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_unary)
 def relu(a, out):
-    """out = max(a, 0)"""
-    np.maximum(a, 0, out)
+    """out = max(a, 0); NaN stays NaN"""
+    for i in range(out.size):
+        x = a[i]
+        out[i] = 0 if x < 0 else x
 
 
 @_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[1]"},

@@ -119,15 +119,14 @@ class Graph:
     def add_constant(self, values, dtype=None, name: str | None = None) -> Tensor:
         """A tensor whose values are fixed when the engine is built (``graph.addConstant``)."""
         arr = np.asarray(values)
-        if dtype is None:
+        if dtype is None:    # Python floats become float32 and ints int32, as in Poplar's FLOAT / INT
             dtype = {"f": "float32", "i": "int32", "u": "uint32", "b": "bool"}.get(arr.dtype.kind, arr.dtype)
             if arr.dtype.itemsize < 4 and arr.dtype.kind in "fiu":
                 dtype = arr.dtype
         dt = ipu_dtype(dtype)
         converted = arr.astype(dt)
-        if arr.dtype.kind in "fiub" and not np.array_equal(converted.astype(arr.dtype), arr, equal_nan=True):
-            raise ValueError(f"add_constant: values of {name or 'the constant'} change when stored as {dt}; "
-                             "pass dtype= explicitly or convert the array first")
+        if arr.dtype.kind in "iub" and not np.array_equal(converted, arr):
+            raise ValueError(f"add_constant: integer values of {name or 'the constant'} do not fit in {dt}")
         t = self.add_variable(arr.shape, dt, name or f"c{len(self.variables)}")
         self.variables[-1].values = np.ascontiguousarray(converted)
         return t
