@@ -14,9 +14,10 @@ import numpy as np
 from . import cost
 from .errors import (CopyOverlapError, HostTransferError, MappingError, ProgramError,
                      TileMemoryError, WriteConflictError)
-from .exchange import Plan, runs_from_elements
+from .exchange import Plan, merge_runs
 from .graph import ComputeSet, HostStream
 from .memory import CATEGORIES, MemoryReport, align_up, allocate_data
+from .pieces import first_overlap, locate, self_overlap
 from .programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence
 from .tensor import Tensor
 
@@ -49,7 +50,8 @@ class Group:
 class ComputePlan:
     compute_set: ComputeSet
     groups: list
-    gather: Plan                # exchange in (and on-tile gathers) before compute
+    gather: Plan                # exchange in (and on-tile gathers) before compute: what is charged
+    gather_run: Plan            # the part of it the emulator really copies (see plan_compute_set)
     scatter: Plan               # write-backs after compute
     vertex_tiles: np.ndarray
     vertex_cycles: np.ndarray
@@ -73,7 +75,8 @@ class Step:
 @dataclass(eq=False)
 class Layout:
     elem_addr: np.ndarray       # global element id -> byte offset on its tile
-    report: MemoryReport
+    breaks: np.ndarray          # global ids where a run of one variable on one tile starts
+    report: MemoryReport | None
     compute: dict               # ComputeSet -> ComputePlan
 
 
@@ -134,7 +137,8 @@ def plan_layout(graph, programs=None, strict=True) -> Layout:
     if strict:
         check_mapping(graph)
     compute_sets = used_compute_sets(graph, programs)
-    elem_addr, data_end, segments = allocate_data(graph)
+    elem_addr, data_end, segments, breaks = allocate_data(graph)
+    layout = Layout(elem_addr, breaks, None, {})
     state = np.zeros(num_tiles, np.int64)
     for cs in compute_sets:
         for v in cs.vertices:
@@ -142,64 +146,65 @@ def plan_layout(graph, programs=None, strict=True) -> Layout:
     state = align_up(state, spec.alignment)
     buffer_base = data_end + state
     buffers = np.zeros(num_tiles, np.int64)
-    plans = {}
     for cs in compute_sets:
-        plan = plan_compute_set(graph, cs, elem_addr, buffer_base)
-        plans[cs] = plan
+        plan = plan_compute_set(graph, cs, layout, buffer_base)
+        layout.compute[cs] = plan
         buffers = np.maximum(buffers, plan.buffer_bytes)
-    report = MemoryReport(spec, np.stack([data_end, state, buffers], axis=1),
-                          segments, [v.name for v in graph.variables])
+    layout.report = report = MemoryReport(spec, np.stack([data_end, state, buffers], axis=1),
+                                          segments, [v.name for v in graph.variables])
     assert report.by_category.shape[1] == len(CATEGORIES)
     if strict and len(report.over_tiles):
         raise TileMemoryError(report.overflow_message(), report)
-    return Layout(elem_addr, report, plans)
+    return layout
 
 
 # --- compute sets -----------------------------------------------------------------
-def plan_compute_set(graph, cs, elem_addr, buffer_base) -> ComputePlan:
+def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
+    """Where each vertex field is, what must be gathered and written back, and the cost."""
     spec, num_tiles = graph.spec, graph.num_tiles
     stride = spec.sram_bytes_per_tile
     verts = cs.vertices
-    nv = len(verts)
-    vtiles = np.fromiter((v.tile for v in verts), np.int64, nv)
-    cycles = np.empty(nv, np.int64)
-    ids, inst_v, inst_isz, inst_reads, inst_writes, inst_shape, inst_field = [], [], [], [], [], [], []
+    vtiles = np.fromiter((v.tile for v in verts), np.int64, len(verts))
+    cycles = np.empty(len(verts), np.int64)
+    views, inst_v, inst_isz, inst_reads, inst_writes, inst_shape, inst_field = [], [], [], [], [], [], []
     for vi, v in enumerate(verts):
         counts, dtype = {}, None
         for f in v.codelet.fields:
             t = v.tensors[f.name]
-            flat = t.ids.reshape(-1)
-            ids.append(flat)
+            views.append(t.ids)
             inst_v.append(vi)
             inst_isz.append(t.dtype.itemsize)
             inst_reads.append(f.reads)
             inst_writes.append(f.writes)
             inst_shape.append(t.shape)
             inst_field.append(f.name)
-            counts[f.name] = flat.size
+            counts[f.name] = t.size
             if dtype is None:
                 dtype = t.dtype
         cycles[vi] = v.codelet.estimate(counts, v.dims, v.scalars, spec, dtype)
-    n_inst = len(ids)
+    n_inst = len(views)
     inst_v = np.asarray(inst_v, np.int64)
-    inst_n = np.fromiter((a.size for a in ids), np.int64, n_inst)
+    inst_n = np.fromiter((a.size for a in views), np.int64, n_inst)
     inst_isz = np.asarray(inst_isz, np.int64)
     inst_reads = np.asarray(inst_reads, bool)
     inst_writes = np.asarray(inst_writes, bool)
     inst_tile = vtiles[inst_v] if n_inst else np.zeros(0, np.int64)
-    all_ids = np.concatenate(ids) if n_inst else np.zeros(0, np.int64)
-    seg = np.repeat(np.arange(n_inst), inst_n)
-    inst_start = np.cumsum(inst_n) - inst_n
 
-    _check_conflicts(graph, cs, all_ids, seg, inst_v, inst_reads, inst_writes, inst_field)
+    p = locate(graph, layout, views)
+    _check_conflicts(graph, cs, p, inst_v, inst_reads, inst_writes, inst_field)
 
-    e_tile = graph.elem_tile[all_ids].astype(np.int64)
-    e_addr = elem_addr[all_ids]
-    e_isz = inst_isz[seg]
-    bad = e_tile != inst_tile[seg]
-    if all_ids.size > 1:
-        bad[1:] |= (e_addr[1:] != e_addr[:-1] + e_isz[:-1]) & (seg[1:] == seg[:-1])
-    in_place = np.bincount(seg, weights=bad, minlength=n_inst) == 0
+    count = np.bincount(p.owner, minlength=n_inst)
+    first = np.minimum(np.searchsorted(p.owner, np.arange(n_inst)), max(p.owner.size - 1, 0))
+    first_tile, first_addr = inst_tile.copy(), np.zeros(n_inst, np.int64)
+    one = count == 1
+    first_tile[one], first_addr[one] = p.tile[first[one]], p.addr[first[one]]
+    contiguous = count <= 1
+    in_place = contiguous & (first_tile == inst_tile)
+    # An input stored contiguously on another tile is still charged its exchange and
+    # its buffer, but the emulator reads it where it lives instead of copying it: no
+    # vertex may write what another reads in the same compute set, so the bytes it
+    # sees are exactly those a copy would hold.
+    read_at_home = contiguous & ~in_place & ~inst_writes
 
     # exchange buffers for fields that are not in place, packed per tile in vertex order
     sizes = np.where(in_place, 0, align_up(inst_n * inst_isz, spec.alignment))
@@ -210,26 +215,25 @@ def plan_compute_set(graph, cs, elem_addr, buffer_base) -> ComputePlan:
     buf_off[order] = excl - excl[np.searchsorted(t_sorted, t_sorted, side="left")]
     buffer_bytes = np.bincount(inst_tile, weights=sizes, minlength=num_tiles).astype(np.int64)
     buf_addr = buffer_base[inst_tile] + buf_off
+    offset = np.where(in_place | read_at_home, first_tile * stride + first_addr, inst_tile * stride + buf_addr)
 
-    first_addr = np.zeros(n_inst, np.int64)
-    nonempty = inst_n > 0
-    first_addr[nonempty] = e_addr[inst_start[nonempty]]
-    offset = inst_tile * stride + np.where(in_place, first_addr, buf_addr)
-
-    rank = np.arange(all_ids.size) - inst_start[seg]
-    e_buf = buf_addr[seg] + rank * e_isz
-    e_vt = inst_tile[seg]
-    mapped = e_tile >= 0          # always true once the mapping is checked (Engine)
-    m = (~in_place & inst_reads)[seg] & mapped
-    gather = runs_from_elements(e_tile[m], e_addr[m], e_vt[m], e_buf[m], e_isz[m])
-    m = (~in_place & inst_writes)[seg] & mapped
-    scatter = runs_from_elements(e_vt[m], e_buf[m], e_tile[m], e_addr[m], e_isz[m])
+    o = p.owner
+    isz = inst_isz[o]
+    p_buf = buf_addr[o] + p.pos * isz
+    p_tile = inst_tile[o]
+    mapped = p.tile >= 0          # always true once the mapping is checked (Engine)
+    m = (~in_place & inst_reads)[o] & mapped
+    gather = merge_runs(p.tile[m], p.addr[m], p_tile[m], p_buf[m], p.n[m] * isz[m])
+    m &= ~read_at_home[o]
+    gather_run = merge_runs(p.tile[m], p.addr[m], p_tile[m], p_buf[m], p.n[m] * isz[m])
+    m = (~in_place & inst_writes)[o] & mapped
+    scatter = merge_runs(p_tile[m], p_buf[m], p.tile[m], p.addr[m], p.n[m] * isz[m])
 
     dims = np.ones((n_inst, MAX_NDIM), np.int64)
     for i, shape in enumerate(inst_shape):
         dims[i, :len(shape)] = shape
     groups = _make_groups(verts, offset, inst_n, dims)
-    plan = ComputePlan(cs, groups, gather, scatter, vtiles, cycles, buffer_bytes)
+    plan = ComputePlan(cs, groups, gather, gather_run, scatter, vtiles, cycles, buffer_bytes)
     plan.phases = _execute_phases(spec, num_tiles, plan)
     return plan
 
@@ -294,43 +298,35 @@ def _make_groups(verts, offset, inst_n, dims) -> list:
     return groups
 
 
-def _check_conflicts(graph, cs, all_ids, seg, inst_v, inst_reads, inst_writes, inst_field):
+def _check_conflicts(graph, cs, p, inst_v, inst_reads, inst_writes, inst_field):
     """Two writers of one element, or a reader of what another vertex writes: refuse.
 
     On the IPU the vertices of a compute set run at the same time, so either
     would make the result depend on timing.
     """
-    wm = inst_writes[seg]
-    w_ids, w_seg = all_ids[wm], seg[wm]
-    if w_ids.size == 0:
-        return
-    order = np.argsort(w_ids, kind="stable")
-    d = w_ids[order]
-    dup = np.flatnonzero(d[1:] == d[:-1])
-    if dup.size:
-        a, b = w_seg[order[dup[0]]], w_seg[order[dup[0] + 1]]
+    w = p.select(inst_writes[p.owner])
+    pair = self_overlap(w.start, w.end)
+    if pair:
+        a, b = w.owner[pair[0]], w.owner[pair[1]]
         va, vb = cs.vertices[inst_v[a]], cs.vertices[inst_v[b]]
-        elem = graph.describe_element(d[dup[0]])
+        elem = graph.describe_element(max(w.start[pair[0]], w.start[pair[1]]))
         who = (f"{va.where()} writes {elem} twice (fields '{inst_field[a]}' and '{inst_field[b]}')"
                if va is vb else f"{va.where()} (field '{inst_field[a]}') and {vb.where()} (field "
                f"'{inst_field[b]}') both write {elem}")
         raise WriteConflictError(f"{who}. The vertices of a compute set run at the same time, so the "
                                  "result would depend on timing: give each vertex its own part of the output.")
-    rm = inst_reads[seg] & ~inst_writes[seg]
-    r_ids, r_seg = all_ids[rm], seg[rm]
-    if r_ids.size == 0:
-        return
-    pos = np.minimum(np.searchsorted(d, r_ids), d.size - 1)
-    writer = w_seg[order[pos]]
-    clash = np.flatnonzero((d[pos] == r_ids) & (inst_v[writer] != inst_v[r_seg]))
-    if clash.size:
-        i = clash[0]
-        reader, wr = cs.vertices[inst_v[r_seg[i]]], cs.vertices[inst_v[writer[i]]]
+    r = p.select(inst_reads[p.owner] & ~inst_writes[p.owner])
+    pair = first_overlap(r.start, r.end, w.start, w.end,
+                         ignore=lambda i, j: inst_v[r.owner[i]] == inst_v[w.owner[j]])
+    if pair:
+        i, j = pair
+        reader, writer = cs.vertices[inst_v[r.owner[i]]], cs.vertices[inst_v[w.owner[j]]]
+        elem = graph.describe_element(max(r.start[i], w.start[j]))
         raise WriteConflictError(
-            f"{reader.where()} reads {graph.describe_element(r_ids[i])} (field '{inst_field[r_seg[i]]}') which "
-            f"{wr.where()} writes (field '{inst_field[writer[i]]}') in the same compute set. They run at the "
-            "same time, so what is read would depend on timing: write to a separate tensor, or put the "
-            "two vertices in different compute sets.")
+            f"{reader.where()} reads {elem} (field '{inst_field[r.owner[i]]}') which {writer.where()} writes "
+            f"(field '{inst_field[w.owner[j]]}') in the same compute set. They run at the same time, so what "
+            "is read would depend on timing: write to a separate tensor, or put the two vertices in "
+            "different compute sets.")
 
 
 # --- programs -------------------------------------------------------------------
@@ -412,19 +408,7 @@ class Lowering:
         if src.shape != dst.shape or src.dtype != dst.dtype:
             raise ProgramError(f"Copy('{src.name}' -> '{dst.name}'): shapes and dtypes must match, got "
                                f"{src.shape} {src.dtype} and {dst.shape} {dst.dtype}; reshape one side")
-        s_ids, d_ids = src.ids.reshape(-1), dst.ids.reshape(-1)
-        both = np.intersect1d(s_ids, d_ids)
-        if both.size:
-            raise CopyOverlapError(f"Copy('{src.name}' -> '{dst.name}'): source and destination share "
-                                   f"{both.size} elements, e.g. {self.graph.describe_element(both[0])}; copy "
-                                   "through a temporary tensor instead")
-        uniq, counts = np.unique(d_ids, return_counts=True)
-        if (counts > 1).any():
-            raise WriteConflictError(f"Copy('{src.name}' -> '{dst.name}'): the destination lists "
-                                     f"{self.graph.describe_element(uniq[counts > 1][0])} more than once")
-        et, ea = self.graph.elem_tile, self.layout.elem_addr
-        plan = runs_from_elements(et[s_ids].astype(np.int64), ea[s_ids], et[d_ids].astype(np.int64),
-                                  ea[d_ids], src.dtype.itemsize)
+        plan = self._copy_plan(src, dst)
         phases = []
         ex = cost.exchange_phase(spec, num_tiles, plan)
         if ex:
@@ -434,6 +418,31 @@ class Lowering:
             comp = cost.compute_phase(spec, num_tiles, np.zeros(0, np.int64), np.zeros(0, np.int64), local)
             phases += [cost.sync_phase(spec, comp.ipus), comp]
         return self._step(Step("copy", f"Copy '{src.name}' -> '{dst.name}'", phases, plan=plan))
+
+    def _copy_plan(self, src: Tensor, dst: Tensor) -> Plan:
+        """Runs moving each element of ``src`` to the same position of ``dst``."""
+        name = f"Copy('{src.name}' -> '{dst.name}')"
+        sp, dp = (locate(self.graph, self.layout, [t.ids]) for t in (src, dst))
+        pair = first_overlap(sp.start, sp.end, dp.start, dp.end)
+        if pair:
+            i, j = pair
+            first = max(sp.start[i], dp.start[j])
+            raise CopyOverlapError(f"{name}: source and destination share elements, e.g. "
+                                   f"{self.graph.describe_element(first)}; copy through a temporary tensor "
+                                   "instead")
+        pair = self_overlap(dp.start, dp.end)
+        if pair:
+            first = max(dp.start[pair[0]], dp.start[pair[1]])
+            raise WriteConflictError(f"{name}: the destination lists {self.graph.describe_element(first)} "
+                                     "more than once")
+        # cut both sides at every piece boundary of either side
+        bounds = np.union1d(sp.pos, dp.pos)
+        lengths = np.diff(np.append(bounds, src.size))
+        isz = src.dtype.itemsize
+        si = np.searchsorted(sp.pos, bounds, side="right") - 1
+        di = np.searchsorted(dp.pos, bounds, side="right") - 1
+        return merge_runs(sp.tile[si], sp.addr[si] + (bounds - sp.pos[si]) * isz,
+                          dp.tile[di], dp.addr[di] + (bounds - dp.pos[di]) * isz, lengths * isz)
 
     def _check_tensor(self, t, where):
         if not isinstance(t, Tensor):

@@ -71,7 +71,7 @@ class Engine:
         self._executor.prepare(groups)
         self._runs = {}
         for step in self.steps:
-            for plan in (step.plan, *((step.compute.gather, step.compute.scatter) if step.compute else ())):
+            for plan in (step.plan, *((step.compute.gather_run, step.compute.scatter) if step.compute else ())):
                 if plan is not None and id(plan) not in self._runs:
                     self._runs[id(plan)] = plan.absolute(self.stride)
         self._streams = {}
@@ -187,7 +187,7 @@ class Engine:
         step = self.steps[index]
         if step.kind == "execute":
             plan = step.compute
-            self._executor.copy_runs(*self._runs[id(plan.gather)])
+            self._executor.copy_runs(*self._runs[id(plan.gather_run)])
             for group in plan.groups:
                 self._executor.run_group(group)
             self._executor.copy_runs(*self._runs[id(plan.scatter)])

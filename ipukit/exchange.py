@@ -2,7 +2,7 @@
 
 A plan is what the IPU's compiler would schedule for an exchange phase: each row
 moves ``nbytes`` from ``(src_tile, src_off)`` to ``(dst_tile, dst_off)``.  Plans
-are built once per engine, from per-element addresses, by merging neighbours
+are built once per engine, from the pieces of the tensors involved, by merging neighbours
 that are consecutive on both sides; running one is a single loop of block copies.
 """
 from __future__ import annotations
@@ -51,21 +51,22 @@ class Plan:
                                                 self.dst_off, self.nbytes))))
 
 
-def runs_from_elements(src_tile, src_addr, dst_tile, dst_addr, itemsize) -> Plan:
-    """Merge a per-element move list into contiguous runs.
+def merge_runs(src_tile, src_off, dst_tile, dst_off, nbytes) -> Plan:
+    """Merge a list of moves into maximal contiguous runs.
 
-    All arguments are (elements,) arrays in move order; ``itemsize`` may vary
-    per element.  A new run starts wherever either side stops being consecutive.
+    All arguments are (moves,) arrays in move order.  A move joins the one
+    before it when both its source and its destination continue where that
+    one ended, on the same tiles.
     """
     n = len(src_tile)
     if n == 0:
         return Plan.empty()
-    itemsize = np.broadcast_to(np.asarray(itemsize, np.int64), (n,))
+    nbytes = np.broadcast_to(np.asarray(nbytes, np.int64), (n,))
     brk = np.ones(n, bool)
     brk[1:] = ((src_tile[1:] != src_tile[:-1]) | (dst_tile[1:] != dst_tile[:-1])
-               | (src_addr[1:] != src_addr[:-1] + itemsize[:-1])
-               | (dst_addr[1:] != dst_addr[:-1] + itemsize[:-1]))
+               | (src_off[1:] != src_off[:-1] + nbytes[:-1])
+               | (dst_off[1:] != dst_off[:-1] + nbytes[:-1]))
     starts = np.flatnonzero(brk)
-    nbytes = np.add.reduceat(itemsize, starts)
-    return Plan(src_tile[starts].astype(np.int64), src_addr[starts].astype(np.int64),
-                dst_tile[starts].astype(np.int64), dst_addr[starts].astype(np.int64), nbytes.astype(np.int64))
+    return Plan(src_tile[starts].astype(np.int64), src_off[starts].astype(np.int64),
+                dst_tile[starts].astype(np.int64), dst_off[starts].astype(np.int64),
+                np.add.reduceat(nbytes, starts).astype(np.int64))

@@ -15,8 +15,11 @@ import inspect
 import os
 import sys
 
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from . import _env, reference
 from .errors import CodeletError
@@ -32,24 +35,35 @@ def _announce(what: str) -> None:
         _announced = True
 
 
-@njit(cache=True, nogil=True)
-def copy_runs(mem, src, dst, nbytes):
-    """Compiled twin of :func:`ipukit.reference.copy_runs`."""
+@intrinsic
+def _memmove(typingctx, mem, dst, src, nbytes):
+    """``memmove`` inside one byte array: block copies run at memory speed."""
+    sig = types.void(mem, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        arr, d, s, n = args
+        data = context.make_array(signature.args[0])(context, builder, arr).data
+        cgutils.raw_memmove(builder, builder.gep(data, [d]), builder.gep(data, [s]), n, 1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _copy_runs(mem, src, dst, nbytes):
     for r in range(src.size):
-        s = src[r]
-        d = dst[r]
-        for i in range(nbytes[r]):
-            mem[d + i] = mem[s + i]
+        _memmove(mem, dst[r], src[r], nbytes[r])
 
 
-@njit(cache=True, parallel=True, nogil=True)
-def copy_runs_parallel(mem, src, dst, nbytes):
-    """As ``copy_runs``, runs spread over the cores (runs never overlap)."""
-    for r in prange(src.size):
-        s = src[r]
-        d = dst[r]
-        for i in range(nbytes[r]):
-            mem[d + i] = mem[s + i]
+def _copy_runs_parallel(mem, src, dst, nbytes):
+    for r in prange(src.size):        # runs never overlap, so any order gives the same bytes
+        _memmove(mem, dst[r], src[r], nbytes[r])
+
+
+if numba.config.DISABLE_JIT:          # the intrinsic needs the compiler: fall back to slices
+    copy_runs = copy_runs_parallel = reference.copy_runs
+else:
+    copy_runs = njit(cache=True, nogil=True)(_copy_runs)
+    copy_runs_parallel = njit(cache=True, nogil=True, parallel=True)(_copy_runs_parallel)
 
 
 # Runs bigger than this in total are copied by all cores.

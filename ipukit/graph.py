@@ -98,6 +98,8 @@ class Graph:
         self._next_id = 0
         self._elem_tile = np.full(1024, -1, np.int32)   # global id -> tile (-1: unmapped)
         self._bases = np.zeros(0, np.int64)
+        self._itemsizes = np.zeros(0, np.int64)
+        self._id_roots = {}                              # id() of each variable's arange of ids
 
     def __repr__(self):
         return (f"<Graph on {self.spec.describe()}: {len(self.variables)} tensors, "
@@ -113,8 +115,9 @@ class Graph:
         name = name or f"v{len(self.variables)}"
         var = Variable(name, shape, dt, self._next_id)
         self._register(var)
-        ids = np.arange(var.base, var.base + var.size, dtype=np.int64).reshape(shape)
-        return Tensor(self, ids, dt, name)
+        root = np.arange(var.base, var.base + var.size, dtype=np.int64)
+        self._id_roots[id(root)] = root
+        return Tensor(self, root.reshape(shape), dt, name)
 
     def add_constant(self, values, dtype=None, name: str | None = None) -> Tensor:
         """A tensor whose values are fixed when the engine is built (``graph.addConstant``)."""
@@ -134,6 +137,7 @@ class Graph:
     def _register(self, var: Variable) -> None:
         self.variables.append(var)
         self._bases = np.append(self._bases, var.base)
+        self._itemsizes = np.append(self._itemsizes, var.dtype.itemsize)
         self._next_id += var.size
         if self._next_id > len(self._elem_tile):
             grown = np.full(max(self._next_id, 2 * len(self._elem_tile)), -1, np.int32)
@@ -148,6 +152,15 @@ class Graph:
     def variable_of(self, ids) -> np.ndarray:
         """Index in ``self.variables`` of each global element id."""
         return np.searchsorted(self._bases, ids, side="right") - 1
+
+    def itemsize_of(self, ids) -> np.ndarray:
+        """Bytes per element for each global element id."""
+        return self._itemsizes[self.variable_of(ids)]
+
+    def is_id_view(self, ids: np.ndarray) -> bool:
+        """True if ``ids`` is a strided view of one variable's consecutive ids."""
+        base = ids if ids.base is None else ids.base
+        return id(base) in self._id_roots and self._id_roots[id(base)] is base
 
     def describe_element(self, gid: int) -> str:
         """``'x'[3, 1]``: which variable element a global id is, for error messages."""

@@ -26,37 +26,51 @@ def align_up(nbytes, alignment):
 def allocate_data(graph):
     """Give every mapped element a byte address on its tile.
 
-    Returns ``(elem_addr, data_end, segments)``: the address of each global
-    element id (-1 where unmapped), the bytes used per tile (aligned), and the
-    placements ``(tile, variable, offset, nbytes)`` as a dict of arrays.
+    Works on *runs* (consecutive ids of one variable on one tile), so the cost
+    grows with the number of runs, not of elements.  Returns ``(elem_addr,
+    data_end, segments, breaks)``: the address of each global element id (-1
+    where unmapped), the bytes used per tile (aligned), the placements
+    ``(tile, variable, offset, nbytes)`` as a dict of arrays, and the ids where a
+    run starts (a new tile or a new variable).
     """
     spec, num_tiles = graph.spec, graph.num_tiles
     elem_tile = graph.elem_tile
-    elem_addr = np.full(elem_tile.size, -1, np.int64)
-    ids = np.flatnonzero(elem_tile >= 0)
-    empty = {k: np.zeros(0, np.int64) for k in ("tile", "variable", "offset", "nbytes")}
-    if ids.size == 0:
-        return elem_addr, np.zeros(num_tiles, np.int64), empty
-    ids = ids[np.argsort(elem_tile[ids], kind="stable")]      # by tile, then by id
-    tiles = elem_tile[ids].astype(np.int64)
-    var = graph.variable_of(ids)
-    itemsize = np.array([v.dtype.itemsize for v in graph.variables], np.int64)[var]
-    brk = np.ones(ids.size, bool)
-    brk[1:] = (tiles[1:] != tiles[:-1]) | (var[1:] != var[:-1])
+    n_ids = elem_tile.size
+    elem_addr = np.full(n_ids, -1, np.int64)
+    var_starts = np.array([v.base for v in graph.variables if v.size], np.int64)
+    brk = np.zeros(n_ids, bool)
+    brk[var_starts] = True
+    if n_ids:
+        brk[1:] |= elem_tile[1:] != elem_tile[:-1]
     starts = np.flatnonzero(brk)
-    seg = np.cumsum(brk) - 1
-    seg_tile, seg_var = tiles[starts], var[starts]
-    seg_bytes = np.add.reduceat(itemsize, starts)
+    lengths = np.diff(np.append(starts, n_ids))
+    tiles = elem_tile[starts].astype(np.int64)
+    mapped = tiles >= 0
+    r_start, r_len, r_tile = starts[mapped], lengths[mapped], tiles[mapped]
+    r_var = graph.variable_of(r_start)
+    itemsize = graph.itemsize_of(r_start)
+    order = np.lexsort((r_start, r_tile))                 # by tile, then by id
+    r_start, r_len, r_tile, r_var, itemsize = (a[order] for a in (r_start, r_len, r_tile, r_var, itemsize))
+    # a segment is one variable on one tile: its runs sit back to back, in id order
+    new_seg = np.ones(r_start.size, bool)
+    new_seg[1:] = (r_tile[1:] != r_tile[:-1]) | (r_var[1:] != r_var[:-1])
+    seg_first = np.flatnonzero(new_seg)
+    seg = np.cumsum(new_seg) - 1
+    run_bytes = r_len * itemsize
+    seg_bytes = np.add.reduceat(run_bytes, seg_first) if r_start.size else np.zeros(0, np.int64)
     padded = align_up(seg_bytes, spec.alignment)
-    # exclusive running sum of padded sizes, restarted on every tile
-    excl = np.cumsum(padded) - padded
-    first_of_tile = np.searchsorted(seg_tile, seg_tile, side="left")
-    seg_off = excl - excl[first_of_tile]
-    rank = np.arange(ids.size) - starts[seg]
-    elem_addr[ids] = seg_off[seg] + rank * itemsize
+    seg_tile = r_tile[seg_first]
+    excl = np.cumsum(padded) - padded                     # restarted on every tile below
+    seg_off = excl - excl[np.searchsorted(seg_tile, seg_tile, side="left")]
+    run_excl = np.cumsum(run_bytes) - run_bytes
+    run_addr = seg_off[seg] + run_excl - run_excl[seg_first[seg]]
+    # every element: its run's address plus its rank in the run
+    run_of = np.repeat(np.arange(r_start.size), r_len)
+    ids = np.repeat(r_start, r_len) + (np.arange(run_of.size) - np.repeat(np.cumsum(r_len) - r_len, r_len))
+    elem_addr[ids] = run_addr[run_of] + (ids - r_start[run_of]) * itemsize[run_of]
     data_end = np.bincount(seg_tile, weights=padded, minlength=num_tiles).astype(np.int64)
-    segments = {"tile": seg_tile, "variable": seg_var, "offset": seg_off, "nbytes": seg_bytes}
-    return elem_addr, data_end, segments
+    segments = {"tile": seg_tile, "variable": r_var[seg_first], "offset": seg_off, "nbytes": seg_bytes}
+    return elem_addr, data_end, segments, np.append(starts, n_ids).astype(np.int64)
 
 
 @dataclass

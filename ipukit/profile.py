@@ -143,8 +143,8 @@ class Profile:
         total = self.total_cycles
         ran = [r for r in self.steps if r.count]
         lines = [f"Target: {self.spec.describe()}",
-                 f"Program: {self.num_supersteps:,} supersteps executed ({len(ran)} distinct steps), "
-                 f"{self.vertex_executions:,} vertex executions",
+                 f"Program: {_count(self.num_supersteps, 'superstep')} executed "
+                 f"({_count(len(ran), 'distinct step')}), {_count(self.vertex_executions, 'vertex execution')}",
                  "", "Cycles              total     share"]
         for k in PHASES:
             c = self._total(k)
@@ -199,6 +199,10 @@ class Profile:
     def __repr__(self):
         return (f"<Profile: {self.total_cycles:,} cycles ({_time(self.seconds)}), "
                 f"{self.num_supersteps:,} supersteps>")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _time(seconds: float) -> str:

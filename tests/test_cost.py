@@ -173,3 +173,21 @@ def test_host_stream_cost_uses_host_bandwidth():
     eng.run()
     expected = max(math.ceil(160_000 / spec.host_bytes_per_cycle), 40_000 // 4)
     assert eng.profile.host_cycles == expected
+
+
+def test_remote_input_is_charged_even_when_read_in_place():
+    """A contiguous remote input is read where it lives, but costs its exchange and buffer."""
+    g = ipukit.Graph(SPEC)
+    x, y = g.add_variable(64, name="x"), g.add_variable(64, name="y")
+    g.set_tile_mapping(x, 0)
+    g.set_tile_mapping(y, 1)
+    cs = g.add_compute_set()
+    g.add_vertex(cs, ipukit.codelets.copy, tile=1, a=x, out=y)
+    eng = Engine(g, Execute(cs))
+    plan = eng.layout.compute[cs]
+    assert len(plan.gather) == 1 and len(plan.gather_run) == 0
+    assert eng.memory.category("exchange buffers")[1] == 256
+    eng.write(x, np.arange(64, dtype=np.float32))
+    eng.run()
+    np.testing.assert_array_equal(eng.read(y), np.arange(64))
+    assert eng.profile.exchange_bytes == 256 and eng.profile.exchange_cycles == 64

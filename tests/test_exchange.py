@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 from ipukit import cost, reference
-from ipukit.exchange import Plan, runs_from_elements
+from ipukit.exchange import Plan, merge_runs
 from ipukit.fast import copy_runs, copy_runs_parallel
 
 
@@ -17,9 +17,9 @@ def moves_of(plan):
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.integers(0, 3), st.integers(0, 40)),
                 max_size=40), st.sampled_from([1, 2, 4]))
-def test_runs_cover_exactly_the_element_moves(elems, itemsize):
+def test_runs_cover_exactly_the_moves(elems, itemsize):
     a = np.array(elems, np.int64).reshape(-1, 4) * np.array([1, itemsize, 1, itemsize])
-    plan = runs_from_elements(a[:, 0], a[:, 1], a[:, 2], a[:, 3], itemsize)
+    plan = merge_runs(a[:, 0], a[:, 1], a[:, 2], a[:, 3], itemsize)
     expected = [(s, so + i, d, do + i) for s, so, d, do in a.tolist() for i in range(itemsize)]
     assert moves_of(plan) == expected
     # and merging is maximal: no two consecutive runs could be joined
@@ -29,7 +29,7 @@ def test_runs_cover_exactly_the_element_moves(elems, itemsize):
 
 def test_contiguous_rows_become_one_run():
     n = 100
-    plan = runs_from_elements(np.zeros(n, np.int64), np.arange(n) * 4, np.ones(n, np.int64),
+    plan = merge_runs(np.zeros(n, np.int64), np.arange(n) * 4, np.ones(n, np.int64),
                               800 + np.arange(n) * 4, 4)
     assert plan.rows() == [(0, 0, 1, 800, 400)]
 
