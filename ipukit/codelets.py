@@ -106,8 +106,20 @@ def dot(a, b, out):
 @_builtin(inputs={"a": "float32[m,k]", "b": "float32[k,n]"}, outputs={"out": "float32[m,n]"},
           cycles=lambda m, k, n, spec: cost.amp_cycles(m, k, n, spec, np.float32))
 def matmul_partial(a, b, out):
-    """out = a @ b for one block, at the AMP unit's float32 rate."""
-    out[:] = np.dot(a, b)
+    """out = a @ b for one block, at the AMP unit's float32 rate.
+
+    A matrix-matrix product goes to BLAS ``sgemm``, which NumPy and numba call
+    the same way; NumPy would use ``sgemv`` for a single row or column, so
+    those are summed here in a fixed order instead, keeping both paths equal.
+    """
+    if a.shape[0] > 1 and b.shape[1] > 1:
+        out[:] = np.dot(a, b)
+    else:
+        for i in range(a.shape[0]):
+            for j in range(b.shape[1]):
+                out[i, j] = 0
+                for p in range(a.shape[1]):
+                    out[i, j] += a[i, p] * b[p, j]
 
 
 @_builtin(inputs={"a": "float16[m,k]", "b": "float16[k,n]"}, outputs={"out": "float32[m,n]"},
