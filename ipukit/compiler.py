@@ -193,12 +193,16 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
     p = locate(graph, layout, views)
     _check_conflicts(graph, cs, p, inst_v, inst_reads, inst_writes, inst_field)
 
-    count = np.bincount(p.owner, minlength=n_inst)
-    first = np.minimum(np.searchsorted(p.owner, np.arange(n_inst)), max(p.owner.size - 1, 0))
+    # a field is contiguous if its pieces follow each other in one tile's memory
+    isz = inst_isz[p.owner]
+    gap = np.zeros(p.owner.size, bool)
+    gap[1:] = (p.owner[1:] == p.owner[:-1]) & ((p.tile[1:] != p.tile[:-1])
+                                                 | (p.addr[1:] != p.addr[:-1] + p.n[:-1] * isz[:-1]))
+    contiguous = np.bincount(p.owner, weights=gap, minlength=n_inst) == 0
+    has = np.bincount(p.owner, minlength=n_inst) > 0
+    first = np.searchsorted(p.owner, np.arange(n_inst))[has]
     first_tile, first_addr = inst_tile.copy(), np.zeros(n_inst, np.int64)
-    one = count == 1
-    first_tile[one], first_addr[one] = p.tile[first[one]], p.addr[first[one]]
-    contiguous = count <= 1
+    first_tile[has], first_addr[has] = p.tile[first], p.addr[first]
     in_place = contiguous & (first_tile == inst_tile)
     # An input stored contiguously on another tile is still charged its exchange and
     # its buffer, but the emulator reads it where it lives instead of copying it: no
@@ -218,7 +222,6 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
     offset = np.where(in_place | read_at_home, first_tile * stride + first_addr, inst_tile * stride + buf_addr)
 
     o = p.owner
-    isz = inst_isz[o]
     p_buf = buf_addr[o] + p.pos * isz
     p_tile = inst_tile[o]
     mapped = p.tile >= 0          # always true once the mapping is checked (Engine)

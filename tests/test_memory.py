@@ -91,3 +91,21 @@ def test_only_touched_host_memory_is_used():
     assert eng.sram.shape == (1472, 624 * 1024)
     eng.write(x, np.arange(16, dtype=np.float32))
     np.testing.assert_array_equal(eng.read(x), np.arange(16))
+
+
+def test_a_2d_block_on_its_tile_is_used_in_place(spec):
+    """A block of a matrix whose rows sit back to back on the vertex's tile needs no buffer."""
+    g = ipukit.Graph(spec)
+    a, out = g.add_variable((8, 8), name="a"), g.add_variable((4, 4), name="out")
+    g.set_tile_mapping(a, 0)
+    g.set_tile_mapping(a[4:, 4:], 3)          # this 4 x 4 block is alone on tile 3, row after row
+    g.set_tile_mapping(out, 3)
+    b = g.add_variable((4, 4), name="b")
+    g.set_tile_mapping(b, 5)                  # b lives elsewhere: charged, buffered, read in place
+    cs = g.add_compute_set()
+    g.add_vertex(cs, C.matmul_partial, tile=3, a=a[4:, 4:], b=b, out=out)
+    eng = Engine(g, Execute(cs))
+    plan = eng.layout.compute[cs]
+    assert eng.memory.category("exchange buffers")[3] == 64      # only b's buffer
+    assert len(plan.gather_run) == 0 and len(plan.scatter) == 0
+    assert plan.gather.total_bytes == 64

@@ -1,0 +1,141 @@
+"""Speed and memory of the emulator, measured side by side in one run.
+
+    python benchmarks/run.py            # everything (a few minutes)
+    python benchmarks/run.py --quick    # smaller reference-backend runs
+    python benchmarks/run.py small matmul   # only some sections
+
+Every figure is a ratio of two things measured here, now, on this machine
+(emulator vs NumPy, compiled path vs reference path), with the absolute
+numbers behind it.  Sections that need a fresh interpreter (import time,
+the CUDA simulator, peak memory) run in a subprocess.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("IPUKIT_QUIET", "1")
+
+import ipukit  # noqa: E402
+from common import best_of, blocked_matmul_graph, small_vertices_graph  # noqa: E402
+
+RESULTS = {}
+
+
+def report(section, **figures):
+    RESULTS[section] = figures
+    print(f"\n== {section}")
+    for k, v in figures.items():
+        print(f"   {k:<46} {v:,.4g}" if isinstance(v, float) else f"   {k:<46} {v}")
+
+
+def small_vertices(quick):
+    """1216 tiles x 6 add-vertices of 64 floats, Repeat(1000): vertex executions per second."""
+    spec, reps = ipukit.GC2, 1000
+    g, (a, b, c), prog = small_vertices_graph(spec, repeats=reps)
+    eng = ipukit.Engine(g, prog)
+    rng = np.random.default_rng(0)
+    A, B = (rng.standard_normal(a.size).astype(np.float32) for _ in range(2))
+    eng.write(a, A)
+    eng.write(b, B)
+    eng.run()
+    fast = best_of(eng.run)
+    execs = spec.tiles * 6 * reps
+    assert np.array_equal(eng.read(c), A + B)
+    ref_reps = 1 if quick else 3
+    g2, (a2, b2, _), prog2 = small_vertices_graph(spec, repeats=ref_reps)
+    ref = ipukit.Engine(g2, prog2, backend="reference")
+    ref.write(a2, A)
+    ref.write(b2, B)
+    ref_time = best_of(ref.run, 1)
+    out = np.empty_like(A)
+    numpy_time = best_of(lambda: [np.add(A, B, out) for _ in range(reps)])
+    report("small vertices: GC2, 6 x add(64 floats) per tile, Repeat(1000)",
+           **{"vertex executions / s (numba backend)": execs / fast,
+              "vertex executions / s (reference backend)": spec.tiles * 6 * ref_reps / ref_time,
+              "speed-up of numba over reference": (spec.tiles * 6 * ref_reps / ref_time) ** -1 * execs / fast,
+              "wall time of the run, s": fast,
+              "same adds in NumPy (one np.add per step), s": numpy_time,
+              "emulator / NumPy": fast / numpy_time})
+
+
+def matmul(quick):
+    """1024^3 float32 matmul over all 1216 tiles of a GC2 with the partial-matmul codelet."""
+    m = k = n = 1024
+    t0 = time.perf_counter()
+    g, (a, b, c), prog = blocked_matmul_graph(ipukit.GC2, m, k, n, (19, 16, 4))
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    eng = ipukit.Engine(g, prog)
+    compile_time = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    A, B = (rng.standard_normal((1024, 1024)).astype(np.float32) for _ in range(2))
+    eng.write(a, A)
+    eng.write(b, B)
+    eng.run()
+    run = best_of(eng.run, 5)
+    ref = best_of(lambda: np.matmul(A, B), 5)
+    err = float(np.abs(eng.read(c) - A @ B).max())
+    report("matmul 1024 x 1024 x 1024 float32 on GC2 (1216 tiles, splits M19 N16 K4)",
+           **{"emulator run, s": run, "numpy.matmul, s": ref, "emulator / numpy.matmul": run / ref,
+              "graph build, s": build, "engine compile, s": compile_time,
+              "max |error| vs numpy": err,
+              "estimated IPU time, us": eng.profile.seconds * 1e6})
+
+
+def compile_time(quick):
+    """Build and compile graphs of 10,000 and 100,000 small vertices."""
+    figures = {}
+    for vertices in (10_000, 100_000):
+        spec = ipukit.GC2
+        per_tile = -(-vertices // spec.tiles)
+        t0 = time.perf_counter()
+        g = ipukit.Graph(spec)
+        x, y = g.add_variable(vertices * 16, name="x"), g.add_variable(vertices * 16, name="y")
+        g.map_linearly(x, grain_size=16 * per_tile)
+        g.map_linearly(y, grain_size=16 * per_tile)
+        cs = g.add_compute_set("relu")
+        for v in range(vertices):
+            g.add_vertex(cs, ipukit.codelets.relu, tile=v // per_tile, a=x[16 * v:16 * v + 16],
+                         out=y[16 * v:16 * v + 16])
+        built = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ipukit.Engine(g, ipukit.Execute(cs))
+        figures[f"{vertices:,} vertices: build graph, s"] = built
+        figures[f"{vertices:,} vertices: compile engine, s"] = time.perf_counter() - t0
+    report("graph build and engine compile", **figures)
+
+
+def import_time(quick):
+    code = "import time; t = time.perf_counter(); import ipukit; print(time.perf_counter() - t)"
+    times = [float(subprocess.check_output([sys.executable, "-c", code], text=True)) for _ in range(3)]
+    report("import", **{"import ipukit, s (best of 3 fresh interpreters)": min(times)})
+
+
+SECTIONS = {"small": small_vertices, "matmul": matmul, "compile": compile_time, "import": import_time}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sections", nargs="*", choices=[*SECTIONS, []], default=[])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    print(f"ipukit {ipukit.__version__}, numpy {np.__version__}, {os.cpu_count()} CPUs")
+    for name in args.sections or SECTIONS:
+        SECTIONS[name](args.quick)
+    if args.json:
+        Path(args.json).write_text(json.dumps(RESULTS, indent=2))
+
+
+if __name__ == "__main__":
+    main()
