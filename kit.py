@@ -49,6 +49,8 @@ def setup() -> Path:
         run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
         run([python, "-m", "pip", "install", "--quiet", "-r", ROOT / "requirements.txt"])
         run([python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ROOT])
+        say("compiling ipukit's built-in codelets once, so the course starts fast")
+        run([python, "-m", "ipukit.warmup"], env=environment())
         stamp.write_text(wanted.hexdigest())
         say("installed")
     return python
