@@ -1,0 +1,305 @@
+"""Collectives over tiles: results against NumPy, supersteps and exchange bytes against formulas.
+
+The formulas are written here from the algorithms, not read off the code: for P
+parts of N float32 elements (4 bytes each), one part per tile,
+
+* ring all-reduce: 2(P-1) supersteps, each tile sends and receives N/P elements in each;
+* tree reduce: ceil(log2 P) supersteps; in step k the parts 2^k apart are added, so
+  ceil((P - 2^k) / 2^(k+1)) tiles each receive N elements;
+* gather: one superstep, (P-1)N elements into every receiving tile;
+* broadcast: the sender sends N once, whatever the number of receivers.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import ipukit
+from ipukit import Engine
+from ipukit import collectives as C
+from ipukit.errors import MappingError
+
+F32 = 4
+
+
+def run(g, prog, writes, backend="numba"):
+    eng = Engine(g, prog, backend=backend)
+    for t, v in writes.items():
+        eng.write(t, v)
+    eng.run()
+    return eng
+
+
+def executed(profile):
+    """The records of the steps that ran, in program order (each runs once here)."""
+    return [profile.steps[i] for i in profile.trace]
+
+
+def _sum(record, field):
+    """Bytes per tile over the exchange phases of one step (``field``: "sent" or "received")."""
+    arrays = [getattr(p, "bytes_" + field) for p in record.phases if p.kind == "exchange"]
+    return np.sum(arrays, axis=0) if arrays else None
+
+
+# --- results ---------------------------------------------------------------------
+@pytest.mark.parametrize("method", C.ALL_REDUCE_METHODS)
+@pytest.mark.parametrize("p, n", [(8, 64), (5, 13), (3, 2), (2, 7), (1, 5)])
+def test_all_reduce_gives_every_part_the_sum(spec, backend, rng, method, p, n):
+    g = ipukit.Graph(spec)
+    parts = C.add_parts(g, p, n)
+    totals, prog = C.all_reduce(g, parts, method)
+    x = rng.standard_normal((p, n)).astype(np.float32)
+    eng = run(g, prog, {parts: x}, backend)
+    np.testing.assert_allclose(eng.read(totals), np.broadcast_to(x.sum(axis=0), (p, n)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(eng.read(parts), x)           # the inputs are left alone
+    np.testing.assert_array_equal(g.element_tiles(totals), g.element_tiles(parts))
+
+
+@pytest.mark.parametrize("method", C.REDUCE_METHODS)
+@pytest.mark.parametrize("p, n, root", [(8, 64, 0), (5, 13, 3), (6, 3, 5), (1, 4, 0)])
+def test_reduce_sums_onto_the_root(spec, backend, rng, method, p, n, root):
+    g = ipukit.Graph(spec)
+    parts = C.add_parts(g, p, n, tiles=[(i + 2) % spec.tiles for i in range(p)])
+    total, prog = C.reduce(g, parts, method, root=root)
+    x = rng.standard_normal((p, n)).astype(np.float32)
+    eng = run(g, prog, {parts: x}, backend)
+    np.testing.assert_allclose(eng.read(total), x.sum(axis=0), rtol=1e-5, atol=1e-5)
+    assert set(g.element_tiles(total).tolist()) == {(root + 2) % spec.tiles}
+
+
+def test_a_list_of_tensors_works_as_parts(spec, rng):
+    g = ipukit.Graph(spec)
+    parts = [g.add_variable((2, 3), name=f"p{i}") for i in range(3)]
+    for i, t in enumerate(parts):
+        g.set_tile_mapping(t, 2 * i)
+    totals, prog = C.all_reduce(g, parts, "ring")
+    x = rng.standard_normal((3, 2, 3)).astype(np.float32)
+    eng = run(g, prog, dict(zip(parts, x)))
+    assert totals.shape == (3, 2, 3)
+    np.testing.assert_allclose(eng.read(totals)[2], x.sum(axis=0), rtol=1e-6)
+
+
+def test_integer_parts_sum_exactly(spec, backend):
+    g = ipukit.Graph(spec)
+    parts = C.add_parts(g, 6, 10, dtype="int32")
+    x = np.arange(60, dtype=np.int32).reshape(6, 10) * 1000 - 7
+    for method in C.ALL_REDUCE_METHODS:
+        totals, prog = C.all_reduce(g, parts, method, name=method)
+        eng = run(g, prog, {parts: x}, backend)
+        np.testing.assert_array_equal(eng.read(totals), np.broadcast_to(x.sum(axis=0), (6, 10)))
+
+
+def test_broadcast_copies_exactly(spec, backend, rng):
+    g = ipukit.Graph(spec)
+    src = g.add_variable((3, 4), name="src")
+    g.set_tile_mapping(src, 5)
+    copies, prog = C.broadcast(g, src, [0, 1, 5, 7])
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    eng = run(g, prog, {src: x}, backend)
+    np.testing.assert_array_equal(eng.read(copies), np.broadcast_to(x, (4, 3, 4)))
+    assert [set(g.element_tiles(copies[i]).ravel().tolist()) for i in range(4)] == [{0}, {1}, {5}, {7}]
+
+
+def test_all_to_all_transposes_the_blocks(spec, backend):
+    p, b = 5, 3
+    g = ipukit.Graph(spec)
+    blocks = C.add_parts(g, p, (p, b), dtype="int32")
+    result, prog = C.all_to_all(g, blocks)
+    x = np.arange(p * p * b, dtype=np.int32).reshape(p, p, b)
+    eng = run(g, prog, {blocks: x}, backend)
+    np.testing.assert_array_equal(eng.read(result), x.transpose(1, 0, 2))
+    np.testing.assert_array_equal(g.element_tiles(result), g.element_tiles(blocks))
+
+
+# --- supersteps and exchange bytes --------------------------------------------------------
+@pytest.mark.parametrize("p, n", [(8, 64), (4, 48), (2, 16)])
+def test_ring_all_reduce_moves_n_over_p_per_tile_per_step(rng, p, n):
+    spec = ipukit.GC2.replace(tiles=p)
+    g = ipukit.Graph(spec)
+    parts = C.add_parts(g, p, n)
+    totals, prog = C.all_reduce(g, parts, "ring")
+    eng = run(g, prog, {parts: rng.standard_normal((p, n)).astype(np.float32)})
+    prof = eng.profile
+    assert prof.num_supersteps == 2 * (p - 1)
+    per_step = n // p * F32
+    for record in executed(prof):
+        np.testing.assert_array_equal(_sum(record, "sent"), np.full(p, per_step))
+        np.testing.assert_array_equal(_sum(record, "received"), np.full(p, per_step))
+        assert record.cycles("exchange") == per_step // spec.exchange_bytes_per_cycle
+    assert prof.exchange_bytes == 2 * (p - 1) * p * per_step
+
+
+@pytest.mark.parametrize("p", [8, 5, 2])
+def test_tree_reduce_halves_the_receivers_each_step(rng, p):
+    n = 32
+    spec = ipukit.GC2.replace(tiles=8)
+    g = ipukit.Graph(spec)
+    parts = C.add_parts(g, p, n)
+    _, prog = C.reduce(g, parts, "tree")
+    prof = run(g, prog, {parts: rng.standard_normal((p, n)).astype(np.float32)}).profile
+    levels = math.ceil(math.log2(p))
+    assert prof.num_supersteps == levels
+    for k, record in enumerate(executed(prof)):
+        received = _sum(record, "received")
+        receivers = math.ceil((p - 2 ** k) / 2 ** (k + 1))
+        assert np.count_nonzero(received) == receivers
+        assert set(received[received > 0].tolist()) == {n * F32}
+        assert record.cycles("exchange") == n * F32 // 4
+    assert prof.exchange_bytes == (p - 1) * n * F32       # every part but the root's moves once
+
+
+def test_gather_reduce_is_one_long_exchange_into_the_root(rng):
+    p, n = 8, 32
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=8))
+    parts = C.add_parts(g, p, n)
+    _, prog = C.reduce(g, parts, "gather", root=3)
+    prof = run(g, prog, {parts: rng.standard_normal((p, n)).astype(np.float32)}).profile
+    assert prof.num_supersteps == 1
+    (record,) = executed(prof)
+    expected = np.zeros(p, np.int64)
+    expected[3] = (p - 1) * n * F32
+    np.testing.assert_array_equal(_sum(record, "received"), expected)
+    assert record.cycles("exchange") == (p - 1) * n * F32 // 4    # the tree needs n*4/4 per step
+
+
+def test_gather_all_reduce_sends_each_part_once(rng):
+    p, n = 6, 24
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=8))
+    parts = C.add_parts(g, p, n)
+    _, prog = C.all_reduce(g, parts, "gather")
+    prof = run(g, prog, {parts: rng.standard_normal((p, n)).astype(np.float32)}).profile
+    assert prof.num_supersteps == 1
+    (record,) = executed(prof)
+    expected_sent = np.array([n * F32] * p + [0, 0])
+    np.testing.assert_array_equal(_sum(record, "sent"), expected_sent)
+    np.testing.assert_array_equal(_sum(record, "received"), np.array([(p - 1) * n * F32] * p + [0, 0]))
+
+
+def test_tree_all_reduce_is_a_tree_then_one_broadcast(rng):
+    p, n = 8, 16
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=8))
+    parts = C.add_parts(g, p, n)
+    _, prog = C.all_reduce(g, parts, "tree")
+    prof = run(g, prog, {parts: rng.standard_normal((p, n)).astype(np.float32)}).profile
+    assert prof.num_supersteps == math.ceil(math.log2(p)) + 1
+    last = executed(prof)[-1]
+    assert last.kind == "copy"
+    np.testing.assert_array_equal(_sum(last, "sent"), [n * F32] + [0] * (p - 1))
+    np.testing.assert_array_equal(_sum(last, "received"), [0] + [n * F32] * (p - 1))
+
+
+def test_broadcast_is_sent_once_and_received_by_each(rng):
+    n, receivers = 40, [1, 2, 3, 4, 5, 6, 7]
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=8))
+    src = g.add_variable(n, name="src")
+    g.set_tile_mapping(src, 0)
+    _, prog = C.broadcast(g, src, receivers)
+    prof = run(g, prog, {src: rng.standard_normal(n).astype(np.float32)}).profile
+    (record,) = executed(prof)
+    assert prof.num_supersteps == 1
+    np.testing.assert_array_equal(_sum(record, "sent"), [n * F32] + [0] * 7)
+    np.testing.assert_array_equal(_sum(record, "received"), [0] + [n * F32] * 7)
+    assert record.cycles("exchange") == n * F32 // 4
+
+
+def test_all_to_all_is_one_exchange_of_p_minus_1_blocks(spec):
+    p, b = 8, 6
+    g = ipukit.Graph(spec)
+    blocks = C.add_parts(g, p, (p, b))
+    _, prog = C.all_to_all(g, blocks)
+    prof = run(g, prog, {blocks: np.zeros((p, p, b), np.float32)}).profile
+    (record,) = executed(prof)
+    assert prof.num_supersteps == 1
+    np.testing.assert_array_equal(_sum(record, "sent"), np.full(p, (p - 1) * b * F32))
+    np.testing.assert_array_equal(_sum(record, "received"), np.full(p, (p - 1) * b * F32))
+
+
+def test_ring_on_parts_spread_over_tiles_keeps_every_tile_busy(rng):
+    """Two parts of 64, each over 4 tiles: every tile sends half of its 16 elements per step."""
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=8))
+    parts = g.add_variable((2, 64), name="parts")
+    g.map_linearly(parts)
+    totals, prog = C.all_reduce(g, parts, "ring")
+    x = rng.standard_normal((2, 64)).astype(np.float32)
+    eng = run(g, prog, {parts: x})
+    np.testing.assert_allclose(eng.read(totals), np.broadcast_to(x.sum(axis=0), (2, 64)), rtol=1e-6)
+    for record in executed(eng.profile):
+        np.testing.assert_array_equal(_sum(record, "received"), np.full(8, 16 // 2 * F32))
+
+
+def test_ring_moves_less_per_tile_than_gather_for_many_parts(rng):
+    """The trade-off a learner should see: the ring's exchange cycles grow like 2N, gather's like PN."""
+    p, n = 8, 256
+    spec = ipukit.GC2.replace(tiles=p)
+    cycles = {}
+    for method in ("ring", "gather"):
+        g = ipukit.Graph(spec)
+        parts = C.add_parts(g, p, n)
+        _, prog = C.all_reduce(g, parts, method)
+        cycles[method] = run(g, prog, {parts: np.ones((p, n), np.float32)}).profile.exchange_cycles
+    assert cycles["ring"] == 2 * (p - 1) * (n // p) * F32 // 4
+    assert cycles["gather"] == (p - 1) * n * F32 // 4
+
+
+# --- errors -------------------------------------------------------------------------
+def test_too_many_parts_for_the_tiles(spec):
+    g = ipukit.Graph(spec)
+    with pytest.raises(MappingError, match=r"9 parts need 9 tiles.*has 8.*replace\(tiles=9\)"):
+        C.add_parts(g, 9, 4)
+
+
+def test_a_tile_given_twice(spec):
+    g = ipukit.Graph(spec)
+    with pytest.raises(MappingError, match="tile 1 is listed twice"):
+        C.add_parts(g, 3, 4, tiles=[0, 1, 1])
+    with pytest.raises(MappingError, match="listed twice"):
+        src = C.add_parts(g, 1, 4)[0]
+        C.broadcast(g, src, [2, 2])
+
+
+def test_parts_of_different_shapes(spec):
+    g = ipukit.Graph(spec)
+    a, b = g.add_variable(4, name="a"), g.add_variable(5, name="b")
+    g.set_tile_mapping(a, 0)
+    g.set_tile_mapping(b, 1)
+    with pytest.raises(ValueError, match=r"part 0 \('a'\) is \(4,\).*part 1 \('b'\) is \(5,\)"):
+        C.all_reduce(g, [a, b])
+
+
+def test_unmapped_part(spec):
+    g = ipukit.Graph(spec)
+    a, b = g.add_variable(4, name="a"), g.add_variable(4, name="b")
+    g.set_tile_mapping(a, 0)
+    with pytest.raises(MappingError, match=r"part 1 \('b'\) is not fully mapped"):
+        C.reduce(g, [a, b])
+
+
+def test_a_part_listed_twice(spec):
+    g = ipukit.Graph(spec)
+    a = C.add_parts(g, 1, 4)[0]
+    with pytest.raises(ValueError, match="share elements"):
+        C.all_reduce(g, [a, a])
+
+
+def test_a_one_dimensional_tensor_is_not_parts(spec):
+    g = ipukit.Graph(spec)
+    a = g.add_variable(8, name="a")
+    g.map_linearly(a)
+    with pytest.raises(ValueError, match=r"'a' has shape \(8,\).*\(P, N\)"):
+        C.all_reduce(g, a)
+
+
+def test_unknown_method_and_bad_root(spec):
+    g = ipukit.Graph(spec)
+    parts = C.add_parts(g, 4, 8)
+    with pytest.raises(ValueError, match="unknown method 'butterfly'; choose one of ring, tree, gather"):
+        C.all_reduce(g, parts, "butterfly")
+    with pytest.raises(ValueError, match="root must be the index of a part, 0 to 3; got 4"):
+        C.reduce(g, parts, root=4)
+
+
+def test_all_to_all_needs_one_block_per_tile(spec):
+    g = ipukit.Graph(spec)
+    blocks = C.add_parts(g, 3, (4, 2))
+    with pytest.raises(ValueError, match=r"each row must have 3 blocks.*shape \(4, 2\)"):
+        C.all_to_all(g, blocks)
