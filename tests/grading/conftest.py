@@ -1,0 +1,170 @@
+"""Grading tests: one pytest marker per exercise, a target to test, cost budgets.
+
+    pytest tests/grading                        # grade solutions/ (the default target)
+    pytest tests/grading --target exercises -m ex01_2
+    IPUKIT_TARGET=path/to/copy pytest tests/grading
+
+Markers ``exNN_M`` come from ``exercises.toml`` (with ``--strict-markers`` a typo
+fails).  Fixtures: ``load("ex01_tiles")`` imports a module from the target;
+``budget.check(name, value, limit, unit)`` records a cost and fails over budget.
+With ``--grade-report FILE`` every event is appended to FILE as a JSON line,
+which is how ``python -m ipukit.grade`` and ``ipukit.check`` read the outcome.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+
+import pytest
+
+from ipukit import exercise as X
+
+HERE = Path(__file__).resolve().parent
+TABLE = X.load_table(HERE / "exercises.toml")
+MESSAGE_LIMIT = 1500
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("ipukit grading")
+    group.addoption("--target", default=None,
+                    help="learner code to grade: exercises, solutions (default) or a folder of exNN_*.py "
+                         "modules; also set by IPUKIT_TARGET")
+    group.addoption("--grade-report", default=None, metavar="FILE",
+                    help="append one JSON line per test event to FILE (read by python -m ipukit.grade)")
+
+
+def pytest_configure(config):
+    for ex in TABLE.values():
+        config.addinivalue_line("markers", f"{ex.id}: exercise {ex.label}, {ex.title} ({ex.points} points)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if HERE in Path(item.path).resolve().parents and not _exercise_ids(item):
+            raise pytest.UsageError(f"{item.nodeid} has no exercise marker: mark every grading test with "
+                                    "@pytest.mark.exNN_M (an id from tests/grading/exercises.toml)")
+
+
+# --- fixtures ------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def target(request) -> X.Target:
+    """The learner code under test (``--target``, else ``IPUKIT_TARGET``, else solutions)."""
+    return X.resolve_target(request.config.getoption("target", None), default="solutions")
+
+
+@pytest.fixture(scope="session")
+def load(target):
+    """``load("ex01_tiles")``: the module from the target (imported once per test run)."""
+    modules = {}
+
+    def _load(name):
+        if name not in modules:
+            modules[name] = X.load(name, target)
+        return modules[name]
+    return _load
+
+
+@pytest.fixture
+def budget():
+    """Cost budgets: ``budget.check("peak tile bytes", value, limit, "B")``."""
+    return X.Budget()
+
+
+# --- the report the grader reads -------------------------------------------------------
+def _exercise_ids(item) -> list:
+    return [m.name for m in item.iter_markers() if X.ID_PATTERN.match(m.name)]
+
+
+def _emit(config, **event):
+    path = config.getoption("grade_report", None)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(event) + "\n")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _emit(item.config, event="start", nodeid=item.nodeid)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.passed and call.when != "call":
+        return report
+    event = {"event": "result", "nodeid": item.nodeid, "when": call.when, "exercises": _exercise_ids(item)}
+    if report.passed:
+        event["kind"], event["message"] = "passed", ""
+    elif report.skipped:
+        event["kind"], event["message"] = "skipped", str(getattr(call.excinfo, "value", ""))[:MESSAGE_LIMIT]
+    else:
+        target = item.funcargs.get("target") if hasattr(item, "funcargs") else None
+        kind, message = classify(call.excinfo, call.when, target)
+        event["kind"], event["message"] = kind, message[:MESSAGE_LIMIT]
+    budget = getattr(item, "funcargs", {}).get("budget")
+    event["costs"] = [c.to_dict() for c in budget.rows] if budget is not None else []
+    _emit(item.config, **event)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    report = yield
+    if report.failed:
+        _emit(collector.config, event="collect_error", nodeid=report.nodeid,
+              message=str(report.longrepr)[-MESSAGE_LIMIT:])
+    return report
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _emit(session.config, event="finish", exitstatus=int(exitstatus), collected=session.testscollected)
+
+
+# --- what went wrong, in words for a learner ----------------------------------------------
+def classify(excinfo, when: str, target) -> tuple[str, str]:
+    """``(kind, message)`` of a failed test phase.
+
+    kind is "not started" (a stub's ``NotImplementedError("Exercise ...")``),
+    "wrong answer" (a test's assertion), "over budget", "raised" (the learner's
+    code raised) or "error" (the code could not be loaded or the test set up).
+    """
+    exc = excinfo.value
+    for e in _chain(exc):
+        if isinstance(e, NotImplementedError) and str(e).startswith("Exercise"):
+            return "not started", str(e)
+    if isinstance(exc, X.ExerciseSetupError):
+        return "error", str(exc)
+    if when != "call":
+        return "error", f"the test could not be set up: {type(exc).__name__}: {exc}"
+    if isinstance(exc, X.BudgetExceeded):
+        return "over budget", str(exc)
+    frames = traceback.extract_tb(excinfo.tb)
+    folder = target.folder.resolve() if target is not None else None
+    mine = [f for f in frames if folder is not None and folder in Path(f.filename).resolve().parents]
+    if isinstance(exc, pytest.fail.Exception):
+        return "wrong answer", str(exc.msg if hasattr(exc, "msg") else exc)
+    if isinstance(exc, AssertionError) and not (mine and mine[-1] is frames[-1]):
+        return "wrong answer", _assertion_message(exc)
+    where = f" (in {mine[-1].name}, {Path(mine[-1].filename).name} line {mine[-1].lineno})" if mine else ""
+    text = str(exc).strip()
+    return "raised", f"raised {type(exc).__name__}{': ' + text if text else ''}{where}"
+
+
+def _chain(exc):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def _assertion_message(exc) -> str:
+    """The test's own message, without pytest's rewritten ``assert`` explanation."""
+    text = str(exc).strip()
+    if not text:
+        return "an assertion failed"
+    if text.startswith("assert "):
+        return text.splitlines()[0]
+    return text.split("\nassert ", 1)[0].strip()

@@ -1,0 +1,138 @@
+"""Grading tests of notebook 01 (tiles and SRAM): ex01_1 and ex01_2.
+
+Expected values come from how each test builds its graph (bytes placed on each
+tile, the alignment rule), never from the code under test.
+"""
+import numpy as np
+import pytest
+
+import ipukit
+from ipukit.errors import MappingError
+
+
+@pytest.fixture(scope="module")
+def ex01(load):
+    return load("ex01_tiles")
+
+
+def _graph(tiles, sram=None):
+    spec = ipukit.GC2.replace(tiles=tiles)
+    if sram is not None:
+        spec = spec.replace(sram_bytes_per_tile=sram)
+    return ipukit.Graph(spec)
+
+
+def _check_busiest(ex01, graph, used):
+    """``used``: the bytes the test put on each tile (multiples of 8, so no padding)."""
+    answer = ex01.busiest_tile(graph.memory_report())
+    expected_tile = int(np.flatnonzero(used == used.max())[0])
+    expected = (expected_tile, graph.spec.sram_bytes_per_tile - int(used[expected_tile]))
+    assert isinstance(answer, tuple) and len(answer) == 2, \
+        f"expected a (tile, free_bytes) tuple, got {answer!r}"
+    tile, free = answer
+    assert (int(tile), int(free)) == expected, (
+        f"expected tile {expected[0]} with {expected[1]:,} B free (bytes used per tile: {used.tolist()}), "
+        f"got tile {tile!r} with {_num(free)} B free")
+
+
+def _num(x):
+    return f"{x:,}" if isinstance(x, (int, np.integer)) else repr(x)
+
+
+# --- ex01_1: read a memory map ------------------------------------------------------
+@pytest.mark.ex01_1
+def test_busiest_tile_fixed(ex01):
+    g = _graph(4)
+    a = g.add_variable(100, name="a")             # 400 B on tile 2
+    b = g.add_variable(64, "int16", name="b")     # 128 B on tile 0
+    c = g.add_variable(320, name="c")             # 320 B on each tile
+    g.set_tile_mapping(a, 2)
+    g.set_tile_mapping(b, 0)
+    g.map_linearly(c)
+    _check_busiest(ex01, g, np.array([448, 320, 720, 320]))
+
+
+@pytest.mark.ex01_1
+def test_busiest_tile_ties_and_other_sram_sizes(ex01):
+    g = _graph(6, sram=624 * 1024)                # a GC200-sized tile: not 256 KiB
+    x = g.add_variable((2, 50), name="x")         # 200 B on tiles 3 and 5
+    g.set_tile_mapping(x[0], 5)
+    g.set_tile_mapping(x[1], 3)
+    _check_busiest(ex01, g, np.array([0, 0, 0, 200, 0, 200]))
+
+
+@pytest.mark.ex01_1
+@pytest.mark.parametrize("seed", range(6))
+def test_busiest_tile_random(ex01, seed):
+    rng = np.random.default_rng(seed)
+    tiles = int(rng.integers(2, 17))
+    g = _graph(tiles, sram=int(rng.choice([64, 256, 624])) * 1024)
+    used = np.zeros(tiles, np.int64)
+    for i in range(int(rng.integers(1, 12))):
+        n = 2 * int(rng.integers(1, 2000))           # even count of float32: a multiple of 8 B
+        tile = int(rng.integers(tiles))
+        g.set_tile_mapping(g.add_variable(n, name=f"t{i}"), tile)
+        used[tile] += 4 * n
+    _check_busiest(ex01, g, used)
+
+
+# --- ex01_2: map a tensor under a memory cap ----------------------------------------------
+def _check_cap(ex01, budget, graph, tensor, cap):
+    align = graph.spec.alignment
+    per_tile = (cap // align * align) // tensor.dtype.itemsize
+    fewest = -(-tensor.size // per_tile)
+    answer = ex01.map_under_cap(graph, tensor, cap)
+    where = graph.element_tiles(tensor).reshape(-1)
+    assert (where >= 0).all(), (f"expected every element of '{tensor.name}' to be mapped, but "
+                                f"{int((where < 0).sum())} of {tensor.size} are not")
+    used = np.bincount(where, minlength=graph.num_tiles)
+    padded = -(-used * tensor.dtype.itemsize // align) * align    # bytes of the tensor on each tile
+    tiles_used = int((used > 0).sum())
+    assert answer == tiles_used, f"expected the number of tiles used ({tiles_used}) to be returned, got {answer!r}"
+    budget.check("peak tile bytes", int(padded.max()), cap, "B")
+    budget.check("tiles used", tiles_used, fewest)
+
+
+@pytest.mark.ex01_2
+@pytest.mark.parametrize("n, dtype, tiles, cap", [
+    (1000, "float32", 16, 1000),     # 250 elements a tile: 4 tiles
+    (1000, "float32", 16, 4000),     # fits on one tile
+    (1001, "float16", 8, 1002),      # 1002 B would need 1008 with padding: 500 a tile, 3 tiles
+    (4096, "int8", 16, 300),         # 296 usable bytes: 14 tiles
+])
+def test_map_under_cap_fixed(ex01, budget, n, dtype, tiles, cap):
+    g = _graph(tiles)
+    _check_cap(ex01, budget, g, g.add_variable(n, dtype, name="w"), cap)
+
+
+@pytest.mark.ex01_2
+def test_map_under_cap_2d(ex01, budget):
+    g = _graph(16)
+    w = g.add_variable((30, 40), name="weights")    # 4,800 B: 5 tiles of at most 1,000 B
+    _check_cap(ex01, budget, g, w, 1000)
+
+
+@pytest.mark.ex01_2
+@pytest.mark.parametrize("seed", range(6))
+def test_map_under_cap_random(ex01, budget, seed):
+    rng = np.random.default_rng(100 + seed)
+    tiles = int(rng.integers(4, 33))
+    dtype = str(rng.choice(["float32", "float16", "int8", "int32"]))
+    n = int(rng.integers(1, 20_000))
+    itemsize = np.dtype(dtype).itemsize
+    smallest = -(-n * itemsize // tiles)            # every tile full: below this it cannot fit
+    cap = int(rng.integers(smallest + 8, smallest + 8 + 4 * smallest))
+    g = _graph(tiles)
+    _check_cap(ex01, budget, g, g.add_variable(n, dtype, name=f"t{seed}"), cap)
+
+
+@pytest.mark.ex01_2
+@pytest.mark.parametrize("n, dtype, tiles, cap", [
+    (1000, "float32", 3, 1000),      # needs 4 tiles, the graph has 3
+    (10, "float32", 4, 7),           # 7 B rounds down to 0 usable bytes: nothing fits
+])
+def test_map_under_cap_refuses_what_cannot_fit(ex01, n, dtype, tiles, cap):
+    g = _graph(tiles)
+    t = g.add_variable(n, dtype, name="too_big")
+    with pytest.raises((ValueError, MappingError), match="too_big"):
+        ex01.map_under_cap(g, t, cap)
