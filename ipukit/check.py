@@ -91,7 +91,7 @@ class CheckResult:
                 f'<td style="text-align:right">{e(_fmt(c.limit, c.unit)) if c.limit is not None else ""}</td>'
                 f'<td style="color:{_COLOURS["passed" if c.ok else "failed"]}">'
                 f'{"" if c.limit is None else ("✓" if c.ok else "✗ over")}</td></tr>' for c in self.costs)
-            parts.append('<table style="margin:6px 0"><tr><th style="text-align:left">cost</th>'
+            parts.append('<table style="margin:6px 0;font-size:inherit"><tr><th style="text-align:left">cost</th>'
                          '<th>yours</th><th>budget</th><th></th></tr>' + rows + '</table>')
         if self.hint:
             parts.append(f'<p style="margin:6px 0"><b>Hint:</b> {e(self.hint)}</p>')

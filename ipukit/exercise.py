@@ -146,7 +146,10 @@ def resolve_target(target: str | Path | None = None, default: str | None = None)
         target = os.environ.get("IPUKIT_TARGET") or default or _env.target()
     text = str(target)
     if text in NAMED_TARGETS:
-        return Target(text, repo_root() / text)
+        folder = repo_root() / text
+        if not folder.is_dir():
+            raise ExerciseSetupError(f"this copy of the course has no {text}/ folder ({folder})")
+        return Target(text, folder)
     folder = Path(text).expanduser().resolve()
     if not folder.is_dir():
         raise ExerciseSetupError(f"target '{text}' is neither 'exercises', 'solutions' nor an existing folder "

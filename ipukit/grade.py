@@ -111,12 +111,11 @@ def summarise(ex: X.Exercise, events: list, returncode, output: str, timed_out: 
     failures = [e for e in results if e["kind"] not in ("passed", "skipped")]
     costs = _worst_costs(results)
     if timed_out:
-        started = [e["nodeid"] for e in events if e.get("event") == "start"]
-        finished = {e["nodeid"] for e in results if e["when"] == "teardown" or e["kind"] != "passed"}
-        running = [n for n in started if n not in finished]
-        where = f" in {_test_name(running[-1])}" if running else ""
+        started = [e["nodeid"] for e in events if e.get("event") == "start"]   # tests run one at a time
+        test = _test_name(started[-1]) if started else ""
+        where = f" in {test}" if test else " before the first test started"
         return Result(ex, "timeout", f"timed out after {timeout:g} s{where}: the code did not finish "
-                      "(an endless loop?); the grader stopped it", costs, _test_name(running[-1]) if running else "")
+                      "(an endless loop?); the grader stopped it", costs, test)
     collect = [e for e in events if e.get("event") == "collect_error"]
     if collect:
         return Result(ex, "error", "the grading tests could not be collected: " + _last_line(collect[0]["message"]))

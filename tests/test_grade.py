@@ -17,6 +17,8 @@ from ipukit import grade
 from ipukit.check import ExerciseFailed, check
 
 ROOT = Path(__file__).resolve().parents[1]
+if not (ROOT / "solutions").is_dir():
+    pytest.skip("this copy of the course has no solutions/ to test the grader with", allow_module_level=True)
 SOLUTION = (ROOT / "solutions" / "ex01_tiles.py").read_text()
 TABLE = X.load_table()
 POINTS = {ex.id: ex.points for ex in TABLE.values() if ex.id.startswith("ex01_")}
@@ -139,13 +141,9 @@ def test_a_module_that_does_not_import_is_an_error(tmp_path):
     assert "ex01_tiles.py could not be imported, line" in row["message"] and "SyntaxError" in row["message"]
 
 
-def test_a_missing_module_is_an_error(tmp_path):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    code, report = run_grader(tmp_path, "--target", str(empty), "ex01_1")
-    assert code == 1
-    assert by_id(report)["ex01_1"]["status"] == "error"
-    assert "ex01_tiles.py is missing" in by_id(report)["ex01_1"]["message"]
+def test_a_missing_module_is_named(tmp_path):
+    with pytest.raises(X.TargetImportError, match="ex01_tiles.py is missing from"):
+        X.load("ex01_tiles", tmp_path)
 
 
 def test_command_line_exit_codes(tmp_path):
