@@ -123,7 +123,7 @@ def as_parts(g, parts, what: str) -> list:
     return items
 
 
-def like(g, t: Tensor, name: str) -> Tensor:
+def variable_like(g, t: Tensor, name: str) -> Tensor:
     """A new variable with the shape, dtype and tile mapping of ``t``."""
     new = g.add_variable(t.shape, t.dtype, name=name)
     g.set_tile_mapping(new, g.tile_mapping(t))
@@ -133,8 +133,10 @@ def like(g, t: Tensor, name: str) -> Tensor:
 # --- vertices ------------------------------------------------------------------------
 def tile_runs(g, t: Tensor, lo: int = 0, hi: int | None = None) -> list:
     """``(start, end, tile)`` for each run of ``t`` flattened that sits on one tile."""
-    tiles = g.element_tiles(t).reshape(-1)
-    hi = tiles.size if hi is None else hi
+    return _runs(g.element_tiles(t).reshape(-1), lo, hi)
+
+
+def _runs(tiles: np.ndarray, lo: int = 0, hi: int | None = None) -> list:
     part = tiles[lo:hi]
     if part.size == 0:
         return []
@@ -157,14 +159,15 @@ def worker_pieces(start: int, end: int, spec, dtype) -> list:
     return [(s, min(s + step, end)) for s in range(start, end, step)]
 
 
-def add_elementwise(g, cs, codelet, like: Tensor, ranges=None, **fields) -> int:
-    """Add vertices of ``codelet`` to ``cs`` that work element by element along ``like``.
+def add_elementwise(g, cs, codelet, along: Tensor, ranges=None, **fields) -> int:
+    """Add vertices of ``codelet`` to ``cs`` that work element by element along ``along``.
 
-    Each tensor field is read at the same flat positions as ``like``; a field given as
-    a *list* of tensors is stacked into ``(len(list), n)`` (for ``reduce_rows``).  The
-    vertices sit where ``like``'s elements live, one per worker on each tile, so the
-    written data stays in place and the inputs come over the exchange.  ``ranges``
-    limits the work to some ``(start, end)`` flat ranges.  Returns the vertex count.
+    Each tensor field is read at the same flat positions as ``along``; a field given
+    as a *list* of tensors is stacked into ``(len(list), n)`` (for ``reduce_rows``).
+    The vertices sit where ``along``'s elements live, one per worker on each tile, so
+    what they write stays in place and their inputs come over the exchange.
+    ``ranges`` limits the work to some flat ``(start, end)`` ranges.  Returns the
+    number of vertices added.
     """
     flat = {}
     for k, v in fields.items():
@@ -172,11 +175,12 @@ def add_elementwise(g, cs, codelet, like: Tensor, ranges=None, **fields) -> int:
             flat[k] = v.flatten()
         elif isinstance(v, (list, tuple)):
             flat[k] = [t.flatten() for t in v]
-    ranges = [(0, like.size)] if ranges is None else ranges
+    tiles = g.element_tiles(along).reshape(-1)
+    ranges = [(0, along.size)] if ranges is None else ranges
     count = 0
     for lo, hi in ranges:
-        for start, end, tile in tile_runs(g, like, lo, hi):
-            for a, b in worker_pieces(start, end, g.spec, like.dtype):
+        for start, end, tile in _runs(tiles, lo, hi):
+            for a, b in worker_pieces(start, end, g.spec, along.dtype):
                 args = {}
                 for k, v in fields.items():
                     if k not in flat:
@@ -247,7 +251,7 @@ def all_to_all(g, blocks, name: str = "all_to_all"):
                          f"{p} blocks (shape ({p}, {p}, ...)); row 0 ('{parts[0].name}') has shape "
                          f"{parts[0].shape}")
     stacked = concat([t.reshape((1, *t.shape)) for t in parts])
-    out = like(g, stacked, name)
+    out = variable_like(g, stacked, name)
     axes = (1, 0, *range(2, stacked.ndim))
     return out, Sequence(Copy(_named(stacked.transpose(axes), f"{name} blocks, transposed"), out))
 
@@ -270,7 +274,7 @@ def reduce(g, parts, method: str = "gather", root: int = 0, name: str = "reduce"
     p = len(items)
     if not isinstance(root, (int, np.integer)) or not 0 <= root < p:
         raise ValueError(f"{name}: root must be the index of a part, 0 to {p - 1}; got {root!r}")
-    total = like(g, items[root], f"{name}.total")
+    total = variable_like(g, items[root], f"{name}.total")
     if method == "gather":
         cs = g.add_compute_set(f"{name} (gather and sum)")
         add_elementwise(g, cs, reduce_rows, total, a=items, out=total)
@@ -294,7 +298,7 @@ def _tree_steps(g, items, accs, root, name) -> list:
         for r in range(0, p - stride, 2 * stride):
             i, j = rel[r], rel[r + stride]
             if i not in accs:
-                accs[i] = like(g, items[i], f"{name}.partial{i}")
+                accs[i] = variable_like(g, items[i], f"{name}.partial{i}")
             if current[i] is items[i]:
                 add_elementwise(g, cs, add, accs[i], a=items[i], b=current[j], out=accs[i])
             else:
@@ -327,7 +331,7 @@ def all_reduce(g, parts, method: str = "ring", name: str = "all_reduce"):
     _check_method(method, ALL_REDUCE_METHODS, name)
     p = len(items)
     stacked = concat([t.reshape((1, *t.shape)) for t in items])
-    totals = like(g, stacked, f"{name}.totals")
+    totals = variable_like(g, stacked, f"{name}.totals")
     rows = [totals[i] for i in range(p)]
     if p == 1:
         return totals, Sequence(Copy(items[0], rows[0]))

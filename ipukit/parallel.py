@@ -199,7 +199,11 @@ def replicate(g, d_in: int, d_out: int, batch: int, learning_rate: float = 0.1, 
                              out=grad[lo:hi, a:b])
         add_elementwise(g, cs["sum"], reduce_rows, y, a=[partial[k] for k in range(len(row_blocks))], out=y)
         add_elementwise(g, cs["error"], sub, error, a=y, b=target, out=error)
-        xs.append(x), targets.append(target), weights.append(w), outputs.append(y), grads.append(grad)
+        xs.append(x)
+        targets.append(target)
+        weights.append(w)
+        outputs.append(y)
+        grads.append(grad)
     summed, reduce_prog = all_reduce(g, grads, method, name=f"{name} gradient all-reduce")
     for r in range(replicas):
         add_elementwise(g, cs["update"], sgd_update, weights[r], grad=summed[r], weights=weights[r],
