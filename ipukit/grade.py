@@ -123,8 +123,9 @@ def summarise(ex: X.Exercise, events: list, returncode, output: str, timed_out: 
     if not finish:
         how = (f"killed by signal {-returncode}" if returncode is not None and returncode < 0
                else f"exit code {returncode}")
+        fatal = [ln.strip() for ln in output.splitlines() if ln.startswith("Fatal Python error")]
         return Result(ex, "error", f"the test process stopped before the end ({how}): "
-                      + _last_line(output or "no output"), costs)
+                      + (fatal[0] if fatal else _last_line(output or "no output")), costs)
     if not results:
         if finish[0]["exitstatus"] == 5:
             return Result(ex, "error", f"no grading test is marked {ex.id} (tests/grading/test_ex"

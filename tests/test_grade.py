@@ -6,6 +6,7 @@ folder: the broken exercise must score zero with a message that says why, and
 the other one must still pass.
 """
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,7 +112,6 @@ def test_untouched_exercises_are_all_not_started(tmp_path):
     (NUMBA_LOOP, "ex01_2", "timeout", rf"^timed out after {LOOP_TIMEOUT} s in test_map_under_cap"),
 ], ids=["wrong-answer", "exception", "python-loop", "numba-loop"])
 def test_a_broken_exercise_costs_only_itself(tmp_path, extra, broken, status, message):
-    import re
     folder = student_copy(tmp_path, extra)
     code, report = run_grader(tmp_path, "--target", str(folder), "--timeout", LOOP_TIMEOUT, "--jobs", "2", "ex01")
     assert code == 1
@@ -217,7 +217,7 @@ def test_the_exercise_table_is_checked(tmp_path):
                         ('[ex01_1]\npionts = 1\ntitle = "t"\nhint = "h"\nnotebook = "n"\n', "unknown key(s) pionts"),
                         ('[ex01_1]\npoints = "1"\ntitle = "t"\nhint = "h"\nnotebook = "n"\n', "points must be a whole number")]:
         bad.write_text(text)
-        with pytest.raises(X.ExerciseSetupError, match=__import__("re").escape(words)):
+        with pytest.raises(X.ExerciseSetupError, match=re.escape(words)):
             X.load_table(bad)
     assert [e.id for e in X.select(TABLE, ["ex01"])] == list(POINTS)
     with pytest.raises(X.ExerciseSetupError, match="no exercise 'ex01_9'"):
