@@ -86,7 +86,9 @@ def lab(args) -> int:
     python = setup()
     target = FIRST_NOTEBOOK if (ROOT / FIRST_NOTEBOOK).exists() else "notebooks"
     say(f"starting JupyterLab on {target} (stop it with Ctrl+C)")
-    return subprocess.call([str(python), "-m", "jupyter", "lab", target, *args], cwd=ROOT, env=environment())
+    root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []   # e.g. in a container
+    return subprocess.call([str(python), "-m", "jupyter", "lab", target, *root, *args], cwd=ROOT,
+                           env=environment())
 
 
 def test(args) -> int:
