@@ -6,7 +6,8 @@
     ...
     eng = ipukit.Engine(g, program); eng.run(); print(eng.profile.summary())
 """
-from . import codelets, errors
+from . import codelets, collectives, errors, parallel
+from .check import check
 from .engine import Engine
 from .errors import IPUError
 from .graph import ComputeSet, Graph, HostStream, Vertex
@@ -20,5 +21,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Codelet", "ComputeSet", "Copy", "Engine", "Execute", "GC2", "GC200", "Graph", "HostStream", "IPUError",
     "IPUSpec", "If", "Program", "Repeat", "RepeatWhileTrue", "Sequence", "Tensor", "Vertex", "codelet",
-    "codelets", "concat", "errors",
+    "check", "codelets", "collectives", "concat", "errors", "parallel",
 ]

@@ -412,14 +412,15 @@ class Lowering:
             raise ProgramError(f"Copy('{src.name}' -> '{dst.name}'): shapes and dtypes must match, got "
                                f"{src.shape} {src.dtype} and {dst.shape} {dst.dtype}; reshape one side")
         plan = self._copy_plan(src, dst)
-        phases = []
-        ex = cost.exchange_phase(spec, num_tiles, plan)
-        if ex:
-            phases += [cost.sync_phase(spec, ex.ipus), ex]
+        # one sync, then the on-tile part (compute at store bandwidth) and the exchange
+        work = []
         local = _local_bytes(plan, num_tiles)
         if local.any():
-            comp = cost.compute_phase(spec, num_tiles, np.zeros(0, np.int64), np.zeros(0, np.int64), local)
-            phases += [cost.sync_phase(spec, comp.ipus), comp]
+            work.append(cost.compute_phase(spec, num_tiles, np.zeros(0, np.int64), np.zeros(0, np.int64), local))
+        ex = cost.exchange_phase(spec, num_tiles, plan)
+        if ex:
+            work.append(ex)
+        phases = [cost.sync_phase(spec, max((p.ipus for p in work), default=1))] + work
         return self._step(Step("copy", f"Copy '{src.name}' -> '{dst.name}'", phases, plan=plan))
 
     def _copy_plan(self, src: Tensor, dst: Tensor) -> Plan:
