@@ -377,6 +377,20 @@ def test_pipeline_text_and_dict():
     assert d["stages"][0]["memory"]["total"] == plan.stages[0].memory.total
 
 
+def test_compare_lists_each_model_on_each_ipu():
+    table = M.compare([M.bert_large(), M.resnet50()], precision="fp16")
+    (name, params, fits, plans), (_, _, cnn_fits, cnn_plans) = table.rows
+    assert name == "BERT-Large" and params == 335_141_888 and table.ipus == ("GC2", "GC200")
+    # 641 MiB of FP16 weights and activations: over a GC2's 228 MiB usable, under a GC200's 673
+    assert [r.fits for r in fits] == [False, True]
+    assert plans[0].ipus >= 3 and plans[1].ipus == 1            # 641 / 228 > 2
+    assert [r.fits for r in cnn_fits] == [True, True] and cnn_plans[0].ipus == 1
+    text = table.describe()
+    assert "BERT-Large" in text and "one GC200" in text and "fits" in text
+    assert json.loads(json.dumps(table.to_dict()))["rows"][0]["fits"]["GC200"]["fits"] is True
+    assert "stage 0: conv1 .. fc" in cnn_plans[0].stages[0].describe()
+
+
 # ---------------------------------------------------------------------------------------
 # Errors a student can hit
 # ---------------------------------------------------------------------------------------

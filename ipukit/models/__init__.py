@@ -5,10 +5,12 @@
     print(m.describe())                                           # layers, parameters, FLOPs
     print(models.fit(m, ipukit.GC200, precision="fp16").describe())   # one IPU?
     print(models.pipeline(m, ipukit.GC200, training=True, precision="mixed").describe())
+    print(models.compare(training=True, precision="mixed").describe())  # every model, GC2/GC200
 
 Figures: ``ipukit.models.plot`` (imports matplotlib when used).
 """
 from .bert import bert, bert_base, bert_large
+from .compare import Comparison, compare
 from .fit import FitReport, fit, segment_memory
 from .gpt2 import gpt2, gpt2_small, gpt2_xl
 from .layers import Layer
@@ -37,9 +39,9 @@ def catalogue() -> list:
 
 
 __all__ = [
-    "CATALOGUE", "FitReport", "Layer", "MemoryBreakdown", "Model", "OPTIMIZERS", "PRECISIONS",
-    "PipelinePlan", "Precision", "RESERVED_FRACTION", "Setup", "Stage", "bert", "bert_base",
-    "bert_large", "bubble", "catalogue", "fit", "gpt2", "gpt2_small", "gpt2_xl", "lstm_large",
-    "lstm_lm", "lstm_medium", "pipeline", "resnet", "resnet50", "resnext50_32x4d",
-    "segment_memory",
+    "CATALOGUE", "Comparison", "FitReport", "Layer", "MemoryBreakdown", "Model", "OPTIMIZERS",
+    "PRECISIONS", "PipelinePlan", "Precision", "RESERVED_FRACTION", "Setup", "Stage", "bert",
+    "bert_base", "bert_large", "bubble", "catalogue", "compare", "fit", "gpt2", "gpt2_small",
+    "gpt2_xl", "lstm_large", "lstm_lm", "lstm_medium", "pipeline", "resnet", "resnet50",
+    "resnext50_32x4d", "segment_memory",
 ]

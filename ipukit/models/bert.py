@@ -1,4 +1,5 @@
-"""BERT (Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional Transformers", arXiv:1810.04805).
+"""BERT (Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional Transformers for
+Language Understanding", arXiv:1810.04805).
 
 Sizes: BERT-Base L=12, H=768, A=12 ("110M" parameters); BERT-Large L=24, H=1024, A=16
 ("340M") (paper §3). Vocabulary 30,522 WordPiece tokens, 512 positions, 2 token types,
@@ -22,7 +23,11 @@ from .model import Model
 
 def bert(layers=12, hidden=768, heads=12, seq=128, vocab=30522, intermediate=None,
          positions=512, token_types=2, pooler=True, pretraining_heads=False, name=None):
-    """A BERT encoder over ``seq`` tokens per sample; ``intermediate`` defaults to 4 x hidden."""
+    """A BERT encoder over ``seq`` tokens per sample; ``intermediate`` defaults to 4 x hidden.
+
+    ``pretraining_heads=True`` keeps the pooler whatever ``pooler`` says (the next-sentence
+    head reads it).
+    """
     for key, value in dict(layers=layers, hidden=hidden, heads=heads, seq=seq, vocab=vocab,
                            positions=positions, token_types=token_types).items():
         if not isinstance(value, int) or value < 1:
@@ -31,6 +36,8 @@ def bert(layers=12, hidden=768, heads=12, seq=128, vocab=30522, intermediate=Non
         raise ValueError(f"bert: seq={seq} tokens but only {positions} position embeddings; "
                          f"use seq <= {positions} or raise positions")
     ffn = 4 * hidden if intermediate is None else intermediate
+    if not isinstance(ffn, int) or ffn < 1:
+        raise ValueError(f"bert: intermediate must be a positive int, got {intermediate!r}")
     h, s = hidden, seq
     x = s * h                                           # the hidden states of one sequence
     out = [L.embedding("embeddings", vocab, h, s, tables=3, extra_rows=positions + token_types),

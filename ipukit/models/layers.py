@@ -141,7 +141,8 @@ def layernorm(name, features, tokens, inputs=None, carried=0, residual=False):
 
 
 def activation(name, kind, elements, flops_per_element, keeps="input", carried=0):
-    """An elementwise function (GELU, ReLU, tanh): keeps its input, or its output for ReLU."""
+    """An elementwise function (GELU, ReLU, tanh). Its backward needs its input (GELU) or its
+    output (ReLU); either way one tensor of ``elements`` is kept."""
     _positive(name, elements=elements)
     if keeps not in ("input", "output"):
         raise ValueError(f"layer {name!r}: keeps must be 'input' or 'output', got {keeps!r}")
@@ -208,7 +209,8 @@ def conv2d(name, in_channels, out_channels, kernel, size, stride=1, padding=None
                  macs=macs, flops=2 * macs + (ADD_FLOPS * y if bias else 0), stored=x,
                  inputs=x + carried, live=x + y + carried, output=y,
                  shapes=(("weight", (out_channels, in_channels // groups, kernel, kernel)),
-                         ("input", (in_channels, size, size)), ("output", (out_channels, out, out))))
+                         ("input", (in_channels, size, size)),
+                         ("output", (out_channels, out, out))))
 
 
 def batchnorm(name, channels, size, carried=0):

@@ -100,7 +100,8 @@ class Model:
                  f"  per sample = {self.sample}",
                  f"  {len(self.layers)} layers, {self.params:,} parameters"
                  + (f" (+ {self.buffers:,} buffers)" if self.buffers else ""),
-                 f"  forward: {fmt.count(self.flops, 'FLOP')} ({fmt.count(self.macs)} multiply-adds)",
+                 f"  forward: {fmt.count(self.flops, 'FLOP')} "
+                 f"({fmt.count(self.macs)} multiply-adds)",
                  f"  activations kept for backward: {fmt.count(self.stored)} elements; "
                  f"peak live at inference: {fmt.count(self.peak_live)}",
                  "",

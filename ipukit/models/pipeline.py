@@ -70,6 +70,12 @@ class Stage:
     def layers(self) -> int:
         return self.end - self.start
 
+    def describe(self) -> str:
+        span = f"{self.first} .. {self.last}" if self.layers > 1 else self.first
+        return (f"stage {self.index}: {span} ({self.layers} layers), "
+                f"{fmt.mib(self.memory.total)}, {fmt.count(self.flops, 'FLOP')}/sample, "
+                f"{fmt.seconds(self.seconds)} per micro-batch")
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["memory"] = self.memory.to_dict()

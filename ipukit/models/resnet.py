@@ -59,7 +59,8 @@ def resnet(blocks=(3, 4, 6, 3), groups=1, width_per_group=64, image=224, classes
            name=None):
     """A bottleneck ResNet / ResNeXt on ``image x image`` RGB images, per image."""
     if len(blocks) != 4 or any(not isinstance(b, int) or b < 1 for b in blocks):
-        raise ValueError(f"resnet: blocks must be 4 positive ints (blocks per stage), got {blocks!r}")
+        raise ValueError(f"resnet: blocks must be 4 positive ints (blocks per stage), "
+                         f"got {blocks!r}")
     for key, value in dict(groups=groups, width_per_group=width_per_group, image=image,
                            classes=classes).items():
         if not isinstance(value, int) or value < 1:
