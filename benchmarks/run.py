@@ -121,7 +121,82 @@ def import_time(quick):
     report("import", **{"import ipukit, s (best of 3 fresh interpreters)": min(times)})
 
 
-SECTIONS = {"small": small_vertices, "matmul": matmul, "compile": compile_time, "import": import_time}
+CUDASIM = """
+import os, time
+import numpy as np
+from numba import cuda
+
+@cuda.jit
+def add(a, b, out):
+    i = cuda.grid(1)
+    if i < out.size:
+        out[i] = a[i] + b[i]
+
+n = 1216 * 64
+a, b, out = np.ones(n, np.float32), np.full(n, 2, np.float32), np.zeros(n, np.float32)
+t = time.perf_counter()
+add[1216, 64](a, b, out)
+seconds = time.perf_counter() - t
+assert (out == 3).all()
+print(seconds)
+"""
+
+
+def cuda_simulator(quick):
+    """The same vector add as one ipukit program and as a kernel on numba's CUDA simulator."""
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    sim = float(subprocess.check_output([sys.executable, "-c", CUDASIM], text=True, env=env))
+    g, (a, b, c), prog = small_vertices_graph(ipukit.GC2, vertices_per_tile=1, n=64, repeats=1)
+    eng = ipukit.Engine(g, prog)
+    eng.write(a, np.ones(a.size, np.float32))
+    eng.write(b, np.full(b.size, 2, np.float32))
+    eng.run()
+    assert (eng.read(c) == 3).all()
+    ours = best_of(eng.run, 20)
+    report("vector add of 1216 x 64 floats: ipukit vs numba's CUDA simulator",
+           **{"CUDA simulator (1216 blocks x 64 threads), s": sim, "ipukit (1216 tiles x 1 vertex), s": ours,
+              "ipukit speed-up": sim / ours})
+
+
+MEMORY = """
+import resource, sys
+import numpy as np
+import ipukit
+from ipukit import codelets as C
+fraction = float(sys.argv[1])
+spec = ipukit.GC200
+per_tile = int(spec.sram_bytes_per_tile * fraction) // 4 // 6 * 6
+g = ipukit.Graph(spec)
+x = g.add_variable(per_tile * spec.tiles, name="x")
+g.map_linearly(x, grain_size=per_tile)
+cs = g.add_compute_set("relu")
+chunk = per_tile // 6
+for t in range(spec.tiles):
+    for w in range(6):
+        part = x[t * per_tile + w * chunk: t * per_tile + (w + 1) * chunk]
+        g.add_vertex(cs, C.relu, tile=t, a=part, out=part)
+eng = ipukit.Engine(g, ipukit.Execute(cs))
+eng.write(x, np.full(x.size, -1, np.float32))
+eng.run()
+assert eng.read(x[:10]).max() == 0
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, eng.memory.total_used)
+"""
+
+
+def memory(quick):
+    """Peak host memory for a full GC200 whose tiles are filled with one tensor."""
+    figures = {}
+    sram = ipukit.GC200.total_sram_bytes
+    for fraction in ((0.5,) if quick else (0.25, 0.5, 0.9)):
+        out = subprocess.check_output([sys.executable, "-c", MEMORY, str(fraction)], text=True)
+        rss, used = (int(v) for v in out.split())
+        figures[f"{fraction:.0%} of SRAM used ({used / 2**20:,.0f} MiB): peak RSS, MiB"] = rss / 2**20
+        figures[f"{fraction:.0%} of SRAM used: peak RSS / emulated SRAM ({sram / 2**20:,.0f} MiB)"] = rss / sram
+    report("memory: full GC200 (1472 tiles x 624 KiB)", **figures)
+
+
+SECTIONS = {"small": small_vertices, "matmul": matmul, "compile": compile_time, "import": import_time,
+            "cudasim": cuda_simulator, "memory": memory}
 
 
 def main():
