@@ -72,7 +72,8 @@ class Stage:
 
     def describe(self) -> str:
         span = f"{self.first} .. {self.last}" if self.layers > 1 else self.first
-        return (f"stage {self.index}: {span} ({self.layers} layers), "
+        count = f"{self.layers} layer{'s' if self.layers != 1 else ''}"
+        return (f"stage {self.index}: {span} ({count}), "
                 f"{fmt.mib(self.memory.total)}, {fmt.count(self.flops, 'FLOP')}/sample, "
                 f"{fmt.seconds(self.seconds)} per micro-batch")
 

@@ -115,7 +115,7 @@ def plot_stages(plan: PipelinePlan, ax=None):
         ax.text(x0 + width / 2, top + 0.04, f"IPU {s.index}", ha="center", va="bottom",
                 fontsize=9, weight="bold")
         span = s.first if s.layers == 1 else f"{s.first}\n..\n{s.last}"
-        ax.text(x0 + width / 2, -0.06, f"{span}\n{s.layers} layers\n"
+        ax.text(x0 + width / 2, -0.06, f"{span}\n{_layers(s.layers)}\n"
                 f"{fmt.mib(s.memory.total)}\n{fmt.count(s.flops, 'FLOP')}/sample",
                 ha="center", va="top", fontsize=6.5)
         if s.index < n - 1:
@@ -134,3 +134,7 @@ def plot_stages(plan: PipelinePlan, ax=None):
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), frameon=False,
               ncol=len(drawn))
     return ax
+
+
+def _layers(count):
+    return f"{count} layer{'s' if count != 1 else ''}"
