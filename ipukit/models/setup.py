@@ -17,8 +17,9 @@ from .model import Model
 
 # ASSUMPTION: the share of each IPU's SRAM kept for what the memory analysis does not count:
 # code, vertex state, exchange buffers, stacks and the temporaries of matmuls and
-# convolutions. No figure is published; Poplar's memory reports (PopVision) show these are
-# a large share of real models. Every analysis takes ``reserve=`` to change it.
+# convolutions. No figure is published for it; a quarter is a round guess to reason with
+# (PopVision's memory report shows the real split of a compiled program). Every analysis
+# takes ``reserve=`` to change it.
 RESERVED_FRACTION = 0.25
 
 
