@@ -15,7 +15,8 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from ..palette import OKABE_ITO, PHASE_COLORS
-from ._common import BytesLocator, as_engine, bytes_formatter, fmt_bytes, new_figure, sequential_cmap, short, tile_layout
+from ._common import (BytesLocator, as_engine, bytes_formatter, fmt_bytes, new_figure, sequential_cmap, short,
+                      tile_layout)
 
 ARROW_LIMIT = 32         # up to this many tiles, arrows between tile positions are drawn too
 PAIR_LIMIT = 96          # more sending pairs than this would be a tangle: the matrix says it better

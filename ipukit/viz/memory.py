@@ -145,5 +145,5 @@ def draw_memory_bars(ax, report, by: str = "category", top: int = 5) -> None:
     handles, labels = ax.get_legend_handles_labels()
     order = [i for i, h in enumerate(handles) if not isinstance(h, Line2D)] + \
             [i for i, h in enumerate(handles) if isinstance(h, Line2D)]
-    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=8,
-              loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.figure.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=8,
+                     loc="outside right upper", frameon=False)

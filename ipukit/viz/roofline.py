@@ -157,7 +157,8 @@ def plot_roofline(devices=("Xeon 8180", "V100", "A100", "GC2"), dtype: str = "fl
         ax.plot([roof.ridge], [roof.peak], "o", color=color, gid=f"ridge {roof.label}")
         ex = exchange_roof(device) if exchange else None
         if ex is not None:
-            ax.plot(x, ex.attainable(x), color=color, lw=1.2, ls="--", label=f"{ex.label}: {fmt_rate(ex.bandwidth, 'B/s')}")
+            ax.plot(x, ex.attainable(x), color=color, lw=1.2, ls="--",
+                    label=f"{ex.label}: {fmt_rate(ex.bandwidth, 'B/s')}")
     for label, intensity, achieved in work:
         ax.axvline(intensity, color=OKABE_ITO["black"], ls=":", lw=1.2, gid=f"workload {label}")
         ax.text(intensity, 0.98, f" {label}: {_intensity_label(intensity)} FLOP/B", transform=ax.get_xaxis_transform(),
