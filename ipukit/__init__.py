@@ -23,3 +23,14 @@ __all__ = [
     "IPUSpec", "If", "Program", "Repeat", "RepeatWhileTrue", "Sequence", "Tensor", "Vertex", "codelet",
     "check", "codelets", "collectives", "concat", "errors", "parallel",
 ]
+
+_LAZY = ("viz", "widgets", "ops", "models", "grade", "warmup")
+
+
+def __getattr__(name):
+    """``ipukit.viz``, ``ipukit.widgets``, ``ipukit.ops``, ``ipukit.models``: imported on first use,
+    so ``import ipukit`` stays fast (no matplotlib, ipywidgets or numba until needed)."""
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'ipukit' has no attribute {name!r}")

@@ -210,22 +210,28 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
     # sees are exactly those a copy would hold.
     read_at_home = contiguous & ~in_place & ~inst_writes
 
+    # Vertices on one tile that read the same remote view share one received copy.
+    shared = _shared_inputs(views, inst_tile, ~in_place & ~inst_writes)
+    owner_of = np.arange(n_inst)
+    owner_of[list(shared)] = list(shared.values())
+    duplicate = owner_of != np.arange(n_inst)
+
     # exchange buffers for fields that are not in place, packed per tile in vertex order
-    sizes = np.where(in_place, 0, align_up(inst_n * inst_isz, spec.alignment))
+    sizes = np.where(in_place | duplicate, 0, align_up(inst_n * inst_isz, spec.alignment))
     order = np.argsort(inst_tile, kind="stable")
     t_sorted = inst_tile[order]
     excl = np.cumsum(sizes[order]) - sizes[order]
     buf_off = np.empty(n_inst, np.int64)
     buf_off[order] = excl - excl[np.searchsorted(t_sorted, t_sorted, side="left")]
     buffer_bytes = np.bincount(inst_tile, weights=sizes, minlength=num_tiles).astype(np.int64)
-    buf_addr = buffer_base[inst_tile] + buf_off
+    buf_addr = (buffer_base[inst_tile] + buf_off)[owner_of]
     offset = np.where(in_place | read_at_home, first_tile * stride + first_addr, inst_tile * stride + buf_addr)
 
     o = p.owner
     p_buf = buf_addr[o] + p.pos * isz
     p_tile = inst_tile[o]
     mapped = p.tile >= 0          # always true once the mapping is checked (Engine)
-    m = (~in_place & inst_reads)[o] & mapped
+    m = (~in_place & ~duplicate & inst_reads)[o] & mapped
     gather = merge_runs(p.tile[m], p.addr[m], p_tile[m], p_buf[m], p.n[m] * isz[m])
     m &= ~read_at_home[o]
     gather_run = merge_runs(p.tile[m], p.addr[m], p_tile[m], p_buf[m], p.n[m] * isz[m])
@@ -239,6 +245,17 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
     plan = ComputePlan(cs, groups, gather, gather_run, scatter, vtiles, cycles, buffer_bytes)
     plan.phases = _execute_phases(spec, num_tiles, plan)
     return plan
+
+
+def _shared_inputs(views, inst_tile, candidates) -> dict:
+    """{instance: first instance} for read-only fields that repeat a view on the same tile."""
+    first, shared = {}, {}
+    for i in np.flatnonzero(candidates):
+        key = (int(inst_tile[i]), views[i].shape, views[i].tobytes())
+        shared_with = first.setdefault(key, int(i))
+        if shared_with != i:
+            shared[int(i)] = shared_with
+    return shared
 
 
 def _local_bytes(plan: Plan, num_tiles) -> np.ndarray:

@@ -109,3 +109,21 @@ def test_a_2d_block_on_its_tile_is_used_in_place(spec):
     assert eng.memory.category("exchange buffers")[3] == 64      # only b's buffer
     assert len(plan.gather_run) == 0 and len(plan.scatter) == 0
     assert plan.gather.total_bytes == 64
+
+
+def test_vertices_on_one_tile_share_a_received_input(spec):
+    """Two vertices on tile 1 reading the same remote vector: it crosses the exchange once."""
+    g = ipukit.Graph(spec)
+    x = g.add_variable(64, name="x")
+    s = g.add_variable(2, name="s")
+    g.set_tile_mapping(x, 0)
+    g.set_tile_mapping(s, 1)
+    cs = g.add_compute_set()
+    g.add_vertex(cs, C.reduce_sum, tile=1, a=x, out=s[0:1])
+    g.add_vertex(cs, C.dot, tile=1, a=x, b=x, out=s[1:2])
+    eng = Engine(g, Execute(cs))
+    assert eng.memory.category("exchange buffers")[1] == 256
+    eng.write(x, np.arange(64, dtype=np.float32))
+    eng.run()
+    assert eng.profile.exchange_bytes == 256
+    np.testing.assert_allclose(eng.read(s), [np.arange(64).sum(), (np.arange(64) ** 2).sum()])
