@@ -195,8 +195,39 @@ def memory(quick):
     report("memory: full GC200 (1472 tiles x 624 KiB)", **figures)
 
 
+NOTEBOOK = """
+import sys, time, nbformat
+from nbclient import NotebookClient
+path = sys.argv[1]
+nb = nbformat.read(path, as_version=4)
+t = time.perf_counter()
+NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
+print(time.perf_counter() - t)
+"""
+
+
+def course(quick):
+    """Execute every notebook headless, with a cold and then a warm numba cache."""
+    import shutil
+    import tempfile
+    notebooks = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    figures = {}
+    cold_dir = Path(tempfile.mkdtemp(prefix="ipukit-cold-cache-"))
+    for label, cache in (("cold", cold_dir), ("warm", cold_dir)):
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "IPUKIT_TARGET": "solutions", "IPUKIT_QUIET": "1"}
+        total = 0.0
+        for nb in notebooks:
+            seconds = float(subprocess.check_output([sys.executable, "-c", NOTEBOOK, str(nb), str(nb.parent)],
+                                                    text=True, env=env).split()[-1])
+            total += seconds
+            figures[f"{label} cache: {nb.stem}, s"] = seconds
+        figures[f"{label} cache: all {len(notebooks)} notebooks, s"] = total
+    shutil.rmtree(cold_dir, ignore_errors=True)
+    report("the course, executed headless (solutions wired in)", **figures)
+
+
 SECTIONS = {"small": small_vertices, "matmul": matmul, "compile": compile_time, "import": import_time,
-            "cudasim": cuda_simulator, "memory": memory}
+            "cudasim": cuda_simulator, "memory": memory, "course": course}
 
 
 def main():
