@@ -1,12 +1,15 @@
 """Notebook 01, tiles and SRAM: exercises.
 
 Each tile of an IPU has its own SRAM and nothing else: every tensor a program
-uses must fit, tile by tile.  These two exercises read a memory map and build one.
+uses must fit, tile by tile, and each tile computes with six hardware workers.
+These three exercises read a memory map, build one, and keep all six workers busy.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex01_1")``
 (or in a terminal: ``python -m ipukit.grade --target exercises ex01``).
 """
 import numpy as np
+
+from ipukit import codelets
 
 
 def busiest_tile(report):
@@ -38,3 +41,25 @@ def map_under_cap(graph, tensor, cap_bytes):
     ``graph.set_tile_mapping(tensor.flatten()[a:b], tile)`` piece by piece).
     """
     raise NotImplementedError("Exercise 01.2: map the tensor over the fewest tiles, at most cap_bytes on each")
+
+
+def scale_on_all_workers(graph, cs, x, out, factor):
+    """Exercise 01.3: keep all six workers of every tile busy.
+
+    ``x`` and ``out`` have the same shape and the same tile mapping; each tile
+    holds one contiguous block of ``x`` flattened (as ``map_linearly`` makes), or
+    nothing.  Add ``codelets.scale`` vertices to compute set ``cs`` so that
+    running it computes ``out = factor * x``, moves no data between tiles, and
+    ends as early as the cost model allows.  Return the number of vertices added.
+
+    A tile's workers take its vertices round-robin in the order they were added,
+    and the tile is busy for 6 x its busiest worker's cycles: one vertex per tile
+    leaves five workers idle, and a seventh vertex lands on worker 0 again.
+
+    About 8 lines.  Useful: ``graph.tile_mapping(x)`` (for each tile, ``(start,
+    end)`` intervals of ``x`` flattened), ``x.flatten()`` and slices of it,
+    ``graph.spec.workers_per_tile``, ``graph.add_vertex(cs, codelets.scale,
+    tile=..., a=..., out=..., factor=factor)``.  Cutting a block ``(lo, hi)``
+    at ``lo + i * (hi - lo) // 6`` gives pieces that differ by one element at most.
+    """
+    raise NotImplementedError("Exercise 01.3: split each tile's block of x over its six workers with scale vertices")

@@ -1,9 +1,12 @@
 """Notebook 01, tiles and SRAM: solutions.
 
 Each tile of an IPU has its own SRAM and nothing else: every tensor a program
-uses must fit, tile by tile.  These two exercises read a memory map and build one.
+uses must fit, tile by tile, and each tile computes with six hardware workers.
+These three exercises read a memory map, build one, and keep all six workers busy.
 """
 import numpy as np
+
+from ipukit import codelets
 
 
 def busiest_tile(report):
@@ -36,3 +39,25 @@ def map_under_cap(graph, tensor, cap_bytes):
             f"{graph.num_tiles} tiles of at most {cap_bytes:,} B each; raise the cap or use more tiles")
     graph.map_linearly(tensor, min_elements_per_tile=per_tile)
     return tiles
+
+
+def scale_on_all_workers(graph, cs, x, out, factor):
+    """Exercise 01.3: keep all six workers of every tile busy.
+
+    ``x`` and ``out`` have the same shape and the same tile mapping; each tile
+    holds one contiguous block of ``x`` flattened, or nothing.  Add
+    ``codelets.scale`` vertices to ``cs`` so that it computes ``out = factor * x``
+    on the tiles where the data lives, with each tile's block cut into one piece
+    per worker; return the number of vertices added.
+    """
+    workers = graph.spec.workers_per_tile
+    xs, outs = x.flatten(), out.flatten()
+    added = 0
+    for tile, intervals in enumerate(graph.tile_mapping(x)):
+        for lo, hi in intervals:
+            parts = min(workers, hi - lo)                   # no empty vertices on a small block
+            cuts = [lo + i * (hi - lo) // parts for i in range(parts + 1)]
+            for a, b in zip(cuts[:-1], cuts[1:]):           # pieces differ by at most one element
+                graph.add_vertex(cs, codelets.scale, tile=tile, a=xs[a:b], out=outs[a:b], factor=factor)
+                added += 1
+    return added

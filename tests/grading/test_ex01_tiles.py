@@ -1,12 +1,15 @@
-"""Grading tests of notebook 01 (tiles and SRAM): ex01_1 and ex01_2.
+"""Grading tests of notebook 01 (tiles and SRAM): ex01_1, ex01_2 and ex01_3.
 
 Expected values come from how each test builds its graph (bytes placed on each
-tile, the alignment rule), never from the code under test.
+tile, the alignment rule) and from the cost model's rules (six workers dealt
+vertices round-robin, one cycle per 64-bit vector plus a vertex overhead),
+never from the code under test.
 """
 import numpy as np
 import pytest
 
 import ipukit
+from ipukit import codelets, cost
 from ipukit.errors import MappingError
 
 
@@ -136,3 +139,112 @@ def test_map_under_cap_refuses_what_cannot_fit(ex01, n, dtype, tiles, cap):
     t = g.add_variable(n, dtype, name="too_big")
     with pytest.raises((ValueError, MappingError), match="too_big"):
         ex01.map_under_cap(g, t, cap)
+
+
+# --- ex01_3: keep all six workers busy ------------------------------------------------------
+def _fewest_cycles(graph, x):
+    """The shortest compute phase the cost model allows for ``scale`` over ``x`` without moving data.
+
+    The busiest tile's n elements are ceil(n / vector) 64-bit vectors; shared by
+    the six workers, the busiest worker gets ceil(vectors / 6) of them and pays
+    one vertex overhead, and the tile is busy 6 x that worker's cycles.
+    """
+    spec = graph.spec
+    n = int(np.bincount(graph.element_tiles(x).reshape(-1), minlength=graph.num_tiles).max())
+    vectors = -(-n // cost.vector_elements(spec, x.dtype))
+    per_worker = -(-vectors // spec.workers_per_tile)
+    return spec.workers_per_tile * (cost.VERTEX_OVERHEAD + cost.UNARY_CYCLES_PER_VECTOR * per_worker)
+
+
+def _check_scale(ex01, budget, graph, x, out, factor, seed=0, limit=None):
+    """Run the learner's vertices; check out == factor * x, the mapping kept, and the cycles."""
+    limit = _fewest_cycles(graph, x) if limit is None else limit
+    before = (graph.element_tiles(x).copy(), graph.element_tiles(out).copy())
+    cs = graph.add_compute_set("scale")
+    answer = ex01.scale_on_all_workers(graph, cs, x, out, factor)
+    assert answer == len(cs.vertices), \
+        f"expected the number of vertices added ({len(cs.vertices)}) to be returned, got {answer!r}"
+    assert cs.vertices, "expected scale vertices in the compute set, got none"
+    others = sorted({v.codelet.name for v in cs.vertices if v.codelet is not codelets.scale})
+    assert not others, f"expected only codelets.scale vertices, got {', '.join(others)}"
+    assert np.array_equal(graph.element_tiles(x), before[0]) and np.array_equal(graph.element_tiles(out), before[1]), \
+        "expected the tile mappings of x and out to stay as they were; compute where the data lives instead"
+    rng = np.random.default_rng(seed)
+    values = rng.standard_normal(x.shape).astype(x.dtype)
+    eng = ipukit.Engine(graph, ipukit.Execute(cs))
+    eng.write(x, values)
+    eng.write(out, np.full(out.shape, np.nan, out.dtype))      # elements nobody writes stay NaN
+    profile = eng.run()
+    got = eng.read(out).reshape(-1)
+    want = (values.astype(np.float64) * factor).astype(x.dtype).reshape(-1)
+    tol = 1e-3 if x.dtype == np.float16 else 1e-6
+    bad = np.flatnonzero(~np.isclose(got, want, rtol=tol, atol=0))
+    assert not bad.size, (f"expected out = {factor} * x everywhere, but {bad.size} of {got.size} elements differ; "
+                          f"first at flat index {bad[0]}: expected {want[bad[0]]}, got {got[bad[0]]}"
+                          + (" (never written)" if np.isnan(got[bad[0]]) else ""))
+    budget.check("exchange bytes", profile.exchange_bytes, 0, "B")
+    budget.check("compute cycles", profile.compute_cycles, limit, "cycles")
+    budget.record("vertices", len(cs.vertices))
+
+
+@pytest.mark.ex01_3
+def test_scale_one_tile_fixed(ex01, budget):
+    g = _graph(4)
+    x, out = g.add_variable(6000, name="x"), g.add_variable(6000, name="out")
+    g.set_tile_mapping(x, 0)
+    g.set_tile_mapping(out, 0)
+    # 1000 floats per worker = 500 vectors, plus a 10-cycle start: 510 worker cycles, x 6 = 3,060
+    _check_scale(ex01, budget, g, x, out, 2.0, limit=3060)
+
+
+@pytest.mark.ex01_3
+def test_scale_rows_over_tiles(ex01, budget):
+    g = _graph(16)
+    x, out = g.add_variable((40, 25), name="x"), g.add_variable((40, 25), name="out")
+    g.map_linearly(x, grain_size=25)           # 3 whole rows (75 floats) per tile on tiles 0-12, 1 on 13
+    g.map_linearly(out, grain_size=25)
+    # 75 floats = 38 vectors; 7 on the busiest worker: 17 worker cycles, x 6 = 102
+    _check_scale(ex01, budget, g, x, out, -0.5, limit=102)
+
+
+@pytest.mark.ex01_3
+@pytest.mark.parametrize("n, limit", [(5, 66), (1, 66), (13, 72)])
+def test_scale_small_blocks(ex01, budget, n, limit):
+    g = _graph(2)
+    x, out = g.add_variable(n, name="x"), g.add_variable(n, name="out")
+    g.set_tile_mapping(x, 1)
+    g.set_tile_mapping(out, 1)
+    _check_scale(ex01, budget, g, x, out, 3.0, limit=limit)
+
+
+@pytest.mark.ex01_3
+def test_scale_half_precision(ex01, budget):
+    g = _graph(2)
+    x, out = g.add_variable(1000, "float16", name="x"), g.add_variable(1000, "float16", name="out")
+    g.map_linearly(x)
+    g.map_linearly(out)
+    # 500 halves a tile = 125 vectors of 4; 21 on the busiest worker: 31 worker cycles, x 6 = 186
+    _check_scale(ex01, budget, g, x, out, 0.25, limit=186)
+
+
+@pytest.mark.ex01_3
+@pytest.mark.parametrize("seed", range(6))
+def test_scale_random_blocks(ex01, budget, seed):
+    rng = np.random.default_rng(300 + seed)
+    tiles = int(rng.integers(2, 17))
+    dtype = str(rng.choice(["float32", "float16"]))
+    sizes = rng.integers(0, 3000, tiles) * (rng.random(tiles) < 0.8)    # some tiles hold nothing
+    sizes[rng.integers(tiles)] += 1
+    n = int(sizes.sum())
+    owner = rng.permutation(tiles)                 # block i lives on tile owner[i]
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    mapping = [[] for _ in range(tiles)]
+    for i in range(tiles):
+        if sizes[i]:
+            mapping[owner[i]].append((int(bounds[i]), int(bounds[i + 1])))
+    g = _graph(tiles)
+    shape = (n // 7, 7) if n % 7 == 0 else (n,)
+    x, out = g.add_variable(shape, dtype, name="x"), g.add_variable(shape, dtype, name="out")
+    g.set_tile_mapping(x, mapping)
+    g.set_tile_mapping(out, mapping)
+    _check_scale(ex01, budget, g, x, out, float(rng.choice([0.5, -2.0, 1.5, 3.0])), seed=seed)
