@@ -1,0 +1,174 @@
+"""Where an op's data and work go: elements grouped by tile, layouts cloned, blocks resident.
+
+Every op here follows the same rule as PopLibs: the work on an element is done by
+the tile that holds it, so a tensor's tile mapping decides where an op computes,
+and outputs are laid out like the inputs they come from.  The helpers below work
+on whole arrays of element ids (never one element at a time in Python), so an
+op over a million elements builds in a fraction of a second.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MappingError
+from ..programs import Copy
+from ..tensor import Tensor, concat
+
+
+def split_bounds(size: int, parts: int) -> np.ndarray:
+    """``parts + 1`` boundaries cutting ``size`` into near-equal parts, the bigger ones first."""
+    base, extra = divmod(int(size), int(parts))
+    sizes = base + (np.arange(parts) < extra)
+    return np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+
+
+def grain_bounds(size: int, parts: int, grain: int) -> np.ndarray:
+    """At most ``parts`` near-equal chunks of ``size`` whose sizes are multiples of ``grain``
+    (except the last): chunks that start on a 64-bit boundary keep vector loads aligned."""
+    grains = -(-int(size) // grain)
+    b = split_bounds(grains, min(parts, max(grains, 1))) * grain
+    b[-1] = size
+    return np.unique(np.minimum(b, size))
+
+
+def element_tiles(g, t: Tensor, op: str, map_if_unmapped: bool = False, grain: int = 1) -> np.ndarray:
+    """Tiles of ``t``'s elements, flattened; an unmapped tensor is mapped linearly if asked."""
+    tiles = g.elem_tile[t.ids.reshape(-1)].astype(np.int64)
+    if tiles.size and (tiles < 0).any():
+        if map_if_unmapped and (tiles < 0).all():
+            g.map_linearly(t, grain_size=grain)
+            return g.elem_tile[t.ids.reshape(-1)].astype(np.int64)
+        missing = int((tiles < 0).sum())
+        raise MappingError(f"{op}: {missing:,} of {tiles.size:,} elements of '{t.name}' are not mapped to a "
+                           "tile; map the tensor first (graph.map_linearly or graph.set_tile_mapping)")
+    return tiles
+
+
+def tile_order(ids: np.ndarray, tiles: np.ndarray):
+    """Positions sorted by (tile, id), and for each tile its ``[lo, hi)`` range in that order.
+
+    Within one tile, elements of one variable sit in id order, so this order is the
+    order of memory: a run of it is contiguous SRAM.
+    """
+    order = np.lexsort((ids, tiles))
+    present, first = np.unique(tiles[order], return_index=True)
+    last = np.append(first[1:], order.size)
+    return order, list(zip(present.tolist(), first.tolist(), last.tolist()))
+
+
+def store_with_order(g, shape, dtype, name: str, order: np.ndarray, tile_of_store: np.ndarray):
+    """A new tensor of ``shape`` whose flat position ``order[s]`` is the ``s``-th element of its store.
+
+    The store (a 1-D variable) is mapped so that store element ``s`` lives on
+    ``tile_of_store[s]``.  Returns ``(tensor, store)``: ops write through the store
+    (contiguous, fast to compile) and hand the tensor to the user.
+    """
+    n = int(np.prod(shape, dtype=np.int64))
+    store = g.add_variable(n, dtype, name=name)
+    map_runs(g, store, tile_of_store)
+    ids = np.empty(n, np.int64)
+    ids[order] = store.ids
+    view = Tensor(g, ids.reshape(shape), store.dtype, name)
+    return view, store
+
+
+def map_runs(g, flat: Tensor, tile_of: np.ndarray) -> None:
+    """Map a 1-D tensor element by element, one interval per run of equal tiles."""
+    tile_of = np.asarray(tile_of, np.int64)
+    if tile_of.size == 0:
+        return
+    starts = np.flatnonzero(np.diff(tile_of, prepend=-1))
+    ends = np.append(starts[1:], tile_of.size)
+    mapping = [[] for _ in range(g.num_tiles)]
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        mapping[tile_of[s]].append((s, e))
+    g.set_tile_mapping(flat, mapping)
+
+
+def map_segments(g, flat: Tensor, starts, sizes, tiles) -> None:
+    """Map ``flat[starts[x]:starts[x] + sizes[x]]`` to ``tiles[x]`` for every x, in one call."""
+    mapping = [[] for _ in range(g.num_tiles)]
+    for s, n, t in zip(np.asarray(starts).tolist(), np.asarray(sizes).tolist(), np.asarray(tiles).tolist()):
+        if n:
+            mapping[t].append((s, s + n))
+    g.set_tile_mapping(flat, mapping)
+
+
+def clone(g, t: Tensor, name: str, dtype=None) -> Tensor:
+    """A new tensor mapped like ``t``: same tile for every element, same order on each tile
+    (Poplar's ``graph.clone``).  ``t`` must be fully mapped."""
+    ids = t.ids.reshape(-1)
+    tiles = element_tiles(g, t, f"clone('{t.name}')")
+    order, _ = tile_order(ids, tiles)
+    view, _ = store_with_order(g, t.shape, dtype or t.dtype, name, order, tiles[order])
+    return view
+
+
+def is_resident(g, t: Tensor, tile: int) -> bool:
+    """True if ``t``'s elements all live on ``tile`` one after the other in its memory.
+
+    Then a vertex on ``tile`` reads the field in place; otherwise the elements are
+    copied (over the exchange if they live elsewhere).  Elements of one variable on
+    one tile sit in id order, so the test is: increasing ids of one variable, all on
+    ``tile``, and no other element of that variable on ``tile`` between them.
+    """
+    ids = t.ids.reshape(-1)
+    if ids.size == 0:
+        return True
+    et = g.elem_tile
+    if et[ids[0]] != tile or (et[ids] != tile).any() or (ids.size > 1 and (np.diff(ids) <= 0).any()):
+        return False
+    lo, hi = int(ids[0]), int(ids[-1])
+    if g.variable_of(lo) != g.variable_of(hi):
+        return False
+    return int(np.count_nonzero(et[lo:hi + 1] == tile)) == ids.size
+
+
+def broadcast_view(t: Tensor, shape) -> Tensor:
+    """``t`` repeated to ``shape`` by NumPy's broadcasting rules: a view, no data."""
+    try:
+        ids = np.broadcast_to(t.ids, shape)
+    except ValueError:
+        raise ValueError(f"tensor '{t.name}' of shape {t.shape} cannot be broadcast to {tuple(shape)}") from None
+    return Tensor(t.graph, ids, t.dtype, t.name if ids.shape == t.shape else f"{t.name} (broadcast)")
+
+
+def replicate(g, t: Tensor, tiles, name: str):
+    """A copy of ``t`` on each of ``tiles``, for vertices that all read it (gamma, a bias).
+
+    Returns ``({tile: view}, program or None)``.  The copy is one exchange in which
+    the owner of each element sends it once and every tile receives it: cheaper than
+    letting each vertex gather its own copy.  Tiles where ``t`` already lives,
+    contiguous, use it in place.
+    """
+    tiles = [int(x) for x in tiles]
+    views, need = {}, [x for x in tiles if not is_resident(g, t, x)]
+    for x in tiles:
+        if x not in need:
+            views[x] = t
+    if not need:
+        return views, None
+    flat = t.flatten()
+    reps = g.add_variable((len(need), t.size), t.dtype, name=name)
+    for row, x in enumerate(need):
+        g.set_tile_mapping(reps[row], x)
+        views[x] = reps[row].reshape(t.shape)
+    src = concat([flat] * len(need))
+    return views, Copy(src, reps.flatten())
+
+
+def row_homes(g, x2: Tensor, op: str) -> np.ndarray:
+    """For each row of a 2-D tensor, the tile holding most of its elements (ties: the lowest).
+
+    Row-wise ops (softmax, layer norm) compute a whole row on one tile: its home.
+    """
+    rows, width = x2.shape
+    tiles = element_tiles(g, x2, op).reshape(rows, width)
+    if width == 0 or rows == 0:
+        return np.zeros(rows, np.int64)
+    key = np.repeat(np.arange(rows, dtype=np.int64), width) * g.num_tiles + tiles.reshape(-1)
+    uniq, counts = np.unique(key, return_counts=True)
+    row, tile = uniq // g.num_tiles, uniq % g.num_tiles
+    order = np.lexsort((tile, -counts, row))
+    first = np.unique(row[order], return_index=True)[1]
+    return tile[order][first]
