@@ -133,28 +133,30 @@ def broadcast_view(t: Tensor, shape) -> Tensor:
     return Tensor(t.graph, ids, t.dtype, t.name if ids.shape == t.shape else f"{t.name} (broadcast)")
 
 
-def replicate(g, t: Tensor, tiles, name: str):
-    """A copy of ``t`` on each of ``tiles``, for vertices that all read it (gamma, a bias).
+def replicate(g, tensors: dict, tiles, name: str):
+    """A copy of each small tensor on each of ``tiles``, for vertices that all read it (gamma, a bias).
 
-    Returns ``({tile: view}, program or None)``.  The copy is one exchange in which
-    the owner of each element sends it once and every tile receives it: cheaper than
-    letting each vertex gather its own copy.  Tiles where ``t`` already lives,
-    contiguous, use it in place.
+    ``tensors`` maps labels to tensors.  Returns ``({label: {tile: view}}, program or
+    None)``.  The copies are one exchange in which the owner of each element sends
+    it once and every tile receives it: cheaper than letting each vertex gather its
+    own copy.  Tiles where a tensor already lives, contiguous, use it in place.
     """
     tiles = [int(x) for x in tiles]
-    views, need = {}, [x for x in tiles if not is_resident(g, t, x)]
-    for x in tiles:
-        if x not in need:
-            views[x] = t
-    if not need:
+    views, src, dst = {}, [], []
+    for label, t in tensors.items():
+        views[label] = {x: t for x in tiles if is_resident(g, t, x)}
+        need = [x for x in tiles if x not in views[label]]
+        if not need:
+            continue
+        reps = g.add_variable((len(need), t.size), t.dtype, name=f"{name}/{label} per tile")
+        for row, x in enumerate(need):
+            g.set_tile_mapping(reps[row], x)
+            views[label][x] = reps[row].reshape(t.shape)
+        src += [t.flatten()] * len(need)
+        dst.append(reps.flatten())
+    if not src:
         return views, None
-    flat = t.flatten()
-    reps = g.add_variable((len(need), t.size), t.dtype, name=name)
-    for row, x in enumerate(need):
-        g.set_tile_mapping(reps[row], x)
-        views[x] = reps[row].reshape(t.shape)
-    src = concat([flat] * len(need))
-    return views, Copy(src, reps.flatten())
+    return views, Copy(concat(src), concat(dst) if len(dst) > 1 else dst[0])
 
 
 def row_homes(g, x2: Tensor, op: str) -> np.ndarray:
