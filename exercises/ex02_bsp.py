@@ -37,28 +37,35 @@ def compute_phase_cycles(vertices, workers=6):
     raise NotImplementedError("Exercise 02.1: return the compute phase's cycles for these (tile, cycles) vertices")
 
 
-def rebalance(graph, x, y, factor):
-    """Exercise 02.2: balance a compute phase over tiles and workers.
+def sum_without_locks(graph, x, total):
+    """Exercise 02.2: sum a tensor fast, without two writers of one element.
 
-    ``x`` and ``y`` are 1-D float32 tensors of the same size, mapped very
-    unevenly (most of them on tile 0).  Map them again so that the work is
-    spread over every tile, add a compute set that computes
-    ``y = factor * x`` with the built-in ``codelets.scale`` (fields ``a``,
-    ``out`` and the scalar ``factor``), and return the program that runs it
-    (an ``ipukit.Execute``).
+    ``x`` is a 1-D float32 tensor mapped very unevenly (most of it on tile 0);
+    ``total`` is a 1-element float32 tensor on tile 0.  Return a program that
+    leaves ``sum(x)`` in ``total``.  You may map ``x`` again (a new mapping
+    replaces the old one).
 
-    Budget: one superstep, no byte over the exchange (each vertex on the tile
-    that holds its elements), and a compute phase as short as a perfect
-    balance allows: no tile holds more than ``ceil(n / tiles)`` elements of
-    ``x``, split between the tile's ``graph.spec.workers_per_tile`` workers.
+    All vertices writing ``total`` in one compute set would be two (or more)
+    writers of one element: the engine refuses that (``WriteConflictError``).
+    So sum in two supersteps: each vertex first writes its own element of a
+    tensor of *partial sums*, then one vertex adds the partial sums into
+    ``total``.  Use the built-in ``codelets.reduce_sum`` (fields ``a`` and
+    ``out``, ``out`` has one element).
 
-    About 10 lines.  Useful: ``graph.map_linearly(t)`` (a new mapping replaces
-    the old one), ``graph.tile_mapping(x)`` (for each tile, its ``(start, end)``
-    intervals), ``np.linspace(lo, hi, parts + 1).astype(int)`` to cut an
-    interval, ``graph.add_compute_set(name)``, ``graph.add_vertex(cs,
-    codelets.scale, tile=..., a=x[lo:hi], out=y[lo:hi], factor=factor)``.
+    Budget: at most 2 supersteps, and a run no more than 10 % slower than this
+    plan: ``x`` spread evenly over all tiles, each tile's block summed by one
+    vertex per worker (``graph.spec.workers_per_tile`` of them) into partial
+    sums kept on that tile, then one vertex on tile 0 adding all the partial
+    sums.  A skewed mapping or one partial sum per tile costs more.
+
+    About 15 lines.  Useful: ``graph.map_linearly(x)``, ``graph.tile_mapping(x)``,
+    ``np.linspace(lo, hi, parts + 1).astype(int)`` to cut a block,
+    ``graph.add_variable(count, name=...)`` and ``graph.set_tile_mapping(t[i:j], tile)``
+    for the partial sums, ``graph.add_compute_set``, ``graph.add_vertex(cs,
+    codelets.reduce_sum, tile=..., a=..., out=...)``, ``ipukit.Sequence``,
+    ``ipukit.Execute``.
     """
-    raise NotImplementedError("Exercise 02.2: re-map x and y evenly and return an Execute of y = factor * x")
+    raise NotImplementedError("Exercise 02.2: return a program that sums x into total through partial sums")
 
 
 @ipukit.codelet(inputs={"window": "float32[m]"}, outputs={"out": "float32[n]"},
