@@ -16,7 +16,7 @@ from .errors import (CopyOverlapError, HostTransferError, MappingError, ProgramE
                      TileMemoryError, WriteConflictError)
 from .exchange import Plan, merge_runs
 from .graph import ComputeSet, HostStream
-from .memory import CATEGORIES, MemoryReport, align_up, allocate_data
+from .memory import CATEGORIES, DataRuns, MemoryReport, align_up, allocate_data
 from .pieces import first_overlap, locate, self_overlap
 from .programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence
 from .tensor import Tensor
@@ -69,15 +69,72 @@ class Step:
     plan: Plan | None = None                # Copy between tensors
     stream: HostStream | None = None        # host stream copies
     tensor: Tensor | None = None            # the tensor side of a stream copy / predicate
-    index: np.ndarray | None = None         # typed flat SRAM index of `tensor`'s elements
+    where: Placement | None = None          # where `tensor` sits in SRAM
 
 
 @dataclass(eq=False)
 class Layout:
-    elem_addr: np.ndarray       # global element id -> byte offset on its tile
-    breaks: np.ndarray          # global ids where a run of one variable on one tile starts
+    data: DataRuns              # where every element lives (runs of one variable on one tile)
     report: MemoryReport | None
     compute: dict               # ComputeSet -> ComputePlan
+
+    @property
+    def breaks(self) -> np.ndarray:
+        return self.data.breaks
+
+    def lookup(self, ids):
+        """(tile, byte address) of each global element id."""
+        return self.data.lookup(ids)
+
+
+@dataclass(eq=False)
+class Placement:
+    """Where a tensor's elements sit in the flat SRAM, for host reads and writes.
+
+    Runs of consecutive elements are copied as slices; a tensor scattered in
+    many small runs gets an element index instead.
+    """
+    dtype: np.dtype
+    shape: tuple
+    pos: np.ndarray        # (runs,) first position in the tensor flattened
+    n: np.ndarray          # (runs,) elements
+    offset: np.ndarray     # (runs,) byte offset in the flat SRAM
+    tiles: np.ndarray      # (runs,) tile of each run
+    index: np.ndarray | None = None
+
+    SLICES = 512           # up to this many runs, copy slice by slice
+
+    def __post_init__(self):
+        if len(self.n) > self.SLICES:      # runs are sorted by position and cover the tensor
+            within = np.arange(int(self.n.sum())) - np.repeat(self.pos, self.n)
+            self.index = np.repeat(self.offset // self.dtype.itemsize, self.n) + within
+
+    def write(self, mem, flat) -> None:
+        typed = mem.view(self.dtype)
+        if self.index is not None:
+            typed[self.index] = flat
+            return
+        isz = self.dtype.itemsize
+        for p, n, o in zip(self.pos.tolist(), self.n.tolist(), self.offset.tolist()):
+            typed[o // isz:o // isz + n] = flat[p:p + n]
+
+    def read(self, mem) -> np.ndarray:
+        typed = mem.view(self.dtype)
+        if self.index is not None:
+            return typed[self.index].reshape(self.shape)
+        out = np.empty(int(self.n.sum()), self.dtype)
+        isz = self.dtype.itemsize
+        for p, n, o in zip(self.pos.tolist(), self.n.tolist(), self.offset.tolist()):
+            out[p:p + n] = typed[o // isz:o // isz + n]
+        return out.reshape(self.shape)
+
+
+def placement(graph, layout, t: Tensor) -> Placement:
+    p = locate(graph, layout, [t])
+    order = np.argsort(p.pos, kind="stable")
+    p = p.select(order)
+    stride = graph.spec.sram_bytes_per_tile
+    return Placement(t.dtype, t.shape, p.pos, p.n, p.tile * stride + p.addr, p.tile)
 
 
 # --- layout ----------------------------------------------------------------------
@@ -115,15 +172,17 @@ def used_compute_sets(graph, programs) -> list:
 
 
 def check_mapping(graph) -> None:
-    et = graph.elem_tile
     problems = []
     for var in graph.variables:
-        tiles = et[var.base: var.base + var.size]
-        unmapped = np.flatnonzero(tiles < 0)
-        if unmapped.size:
-            how = "not mapped to any tile" if unmapped.size == var.size else \
-                f"only partly mapped: {unmapped.size:,} of {var.size:,} elements have no tile, " \
-                f"the first is {graph.describe_element(var.base + unmapped[0])}"
+        if var.size == 0:
+            continue
+        starts, ends, tiles = graph.tile_map.runs(var.base, var.base + var.size)
+        holes = tiles < 0
+        unmapped = int((ends - starts)[holes].sum())
+        if unmapped:
+            how = "not mapped to any tile" if unmapped == var.size else \
+                f"only partly mapped: {unmapped:,} of {var.size:,} elements have no tile, " \
+                f"the first is {graph.describe_element(starts[holes][0])}"
             problems.append(f"tensor '{var.name}' {var.shape} is {how}")
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
@@ -137,8 +196,8 @@ def plan_layout(graph, programs=None, strict=True) -> Layout:
     if strict:
         check_mapping(graph)
     compute_sets = used_compute_sets(graph, programs)
-    elem_addr, data_end, segments, breaks = allocate_data(graph)
-    layout = Layout(elem_addr, breaks, None, {})
+    runs, data_end, segments = allocate_data(graph)
+    layout = Layout(runs, None, {})
     state = np.zeros(num_tiles, np.int64)
     for cs in compute_sets:
         for v in cs.vertices:
@@ -171,7 +230,7 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
         counts, dtype = {}, None
         for f in v.codelet.fields:
             t = v.tensors[f.name]
-            views.append(t.ids)
+            views.append(t)
             inst_v.append(vi)
             inst_isz.append(t.dtype.itemsize)
             inst_reads.append(f.reads)
@@ -184,7 +243,7 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
         cycles[vi] = v.codelet.estimate(counts, v.dims, v.scalars, spec, dtype)
     n_inst = len(views)
     inst_v = np.asarray(inst_v, np.int64)
-    inst_n = np.fromiter((a.size for a in views), np.int64, n_inst)
+    inst_n = np.fromiter((t.size for t in views), np.int64, n_inst)
     inst_isz = np.asarray(inst_isz, np.int64)
     inst_reads = np.asarray(inst_reads, bool)
     inst_writes = np.asarray(inst_writes, bool)
@@ -251,7 +310,7 @@ def _shared_inputs(views, inst_tile, candidates) -> dict:
     """{instance: first instance} for read-only fields that repeat a view on the same tile."""
     first, shared = {}, {}
     for i in np.flatnonzero(candidates):
-        key = (int(inst_tile[i]), views[i].shape, views[i].tobytes())
+        key = (int(inst_tile[i]), views[i].key())
         shared_with = first.setdefault(key, int(i))
         if shared_with != i:
             shared[int(i)] = shared_with
@@ -388,11 +447,8 @@ class Lowering:
         self.steps.append(step)
         return (STEP, len(self.steps) - 1)
 
-    def typed_index(self, t: Tensor) -> np.ndarray:
-        """Index of each element of ``t`` into the flat SRAM viewed as ``t.dtype``."""
-        ids = t.ids.reshape(-1)
-        absolute = self.graph.elem_tile[ids].astype(np.int64) * self.stride + self.layout.elem_addr[ids]
-        return absolute // t.dtype.itemsize
+    def placement(self, t: Tensor) -> Placement:
+        return placement(self.graph, self.layout, t)
 
     def _predicate(self, t, where):
         if not isinstance(t, Tensor) or t.graph is not self.graph:
@@ -402,7 +458,7 @@ class Lowering:
                                "element (a 1-element variable, or a view like t[0])")
         spec = self.graph.spec
         return self._step(Step("control", f"{where} '{t.name}'", [cost.sync_phase(spec, spec.num_ipus)],
-                               tensor=t, index=self.typed_index(t)))[1]
+                               tensor=t, where=self.placement(t)))[1]
 
     def _copy(self, p: Copy):
         src, dst = p.src, p.dst
@@ -418,11 +474,11 @@ class Lowering:
             if t.size != stream.size or t.dtype != stream.dtype:
                 raise ProgramError(f"Copy: stream '{stream.name}' carries {stream.size} x {stream.dtype} but "
                                    f"tensor '{t.name}' is {t.size} x {t.dtype}")
-            tiles = self.graph.elem_tile[t.ids.reshape(-1)].astype(np.int64)
-            phase = cost.host_phase(spec, num_tiles, tiles, np.full(t.size, t.dtype.itemsize), to_device)
+            where = self.placement(t)
+            phase = cost.host_phase(spec, num_tiles, where.tiles, where.n * t.dtype.itemsize, to_device)
             arrow = f"'{stream.name}' -> '{t.name}'" if to_device else f"'{t.name}' -> '{stream.name}'"
             return self._step(Step("host", f"Copy stream {arrow}", [cost.sync_phase(spec, phase.ipus), phase],
-                                   stream=stream, tensor=t, index=self.typed_index(t)))
+                                   stream=stream, tensor=t, where=where))
         self._check_tensor(src, "Copy")
         self._check_tensor(dst, "Copy")
         if src.shape != dst.shape or src.dtype != dst.dtype:
@@ -443,7 +499,7 @@ class Lowering:
     def _copy_plan(self, src: Tensor, dst: Tensor) -> Plan:
         """Runs moving each element of ``src`` to the same position of ``dst``."""
         name = f"Copy('{src.name}' -> '{dst.name}')"
-        sp, dp = (locate(self.graph, self.layout, [t.ids]) for t in (src, dst))
+        sp, dp = (locate(self.graph, self.layout, [t]) for t in (src, dst))
         pair = first_overlap(sp.start, sp.end, dp.start, dp.end)
         if pair:
             i, j = pair

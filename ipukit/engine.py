@@ -20,6 +20,7 @@ from . import _env
 from .compiler import IF, REPEAT, SEQ, STEP, WHILE, Lowering, check_host_array, plan_layout
 from .errors import HostTransferError, ProgramError, StepBudgetError
 from .graph import Graph
+from .pieces import id_runs
 from .profile import Profile
 from .programs import Program
 from .reference import ReferenceExecutor
@@ -55,7 +56,7 @@ class Engine:
         lowering = Lowering(graph, self.layout)
         self._roots = [lowering.lower(p) for p in self.programs]
         self.steps = lowering.steps
-        self._typed_index = lowering.typed_index
+        self._placement = lowering.placement
 
         # One flat byte array holds every tile's SRAM; np.zeros commits pages lazily,
         # so only the bytes a program touches cost host memory.
@@ -63,8 +64,7 @@ class Engine:
         self._mem = self.sram.reshape(-1)
         for var in graph.variables:
             if var.is_constant:
-                t = Tensor(graph, np.arange(var.base, var.base + var.size).reshape(var.shape), var.dtype, var.name)
-                self._mem.view(var.dtype)[self._typed_index(t)] = var.values.reshape(-1)
+                self._placement(graph.variable_tensor(var)).write(self._mem, var.values.reshape(-1))
 
         self._executor = self._make_executor()
         groups = [g for plan in self.layout.compute.values() for g in plan.groups]
@@ -102,17 +102,18 @@ class Engine:
         """Write host values into tensor ``t`` (Poplar's ``engine.writeTensor``)."""
         t = self._tensor(t, "engine.write")
         arr = check_host_array(t, values, f"engine.write('{t.name}')")
-        var_idx = np.unique(self.graph.variable_of(t.ids.reshape(-1)))
+        starts, lengths = id_runs(t)
+        var_idx = np.unique(self.graph.variable_of(np.concatenate([starts, starts + lengths - 1])))
         const = [self.graph.variables[i].name for i in var_idx if self.graph.variables[i].is_constant]
         if const:
             raise HostTransferError(f"engine.write('{t.name}'): '{const[0]}' is a constant; its values are "
                                     "fixed when the engine is built. Use add_variable for data you write.")
-        self._mem.view(t.dtype)[self._typed_index(t)] = arr.reshape(-1)
+        self._placement(t).write(self._mem, arr.reshape(-1))
 
     def read(self, t: Tensor) -> np.ndarray:
         """A new host array with the current values of ``t`` (``engine.readTensor``)."""
         t = self._tensor(t, "engine.read")
-        return self._mem.view(t.dtype)[self._typed_index(t)].reshape(t.shape)
+        return self._placement(t).read(self._mem)
 
     def connect_stream(self, name: str, array: np.ndarray) -> None:
         """Attach a host array to stream ``name``; copies walk it as a circular buffer."""
@@ -171,7 +172,7 @@ class Engine:
     def _predicate(self, index: int) -> bool:
         self._step(index)
         step = self.steps[index]
-        return bool(self._mem.view(step.tensor.dtype)[step.index[0]])
+        return bool(step.where.read(self._mem).reshape(-1)[0])
 
     def _step(self, index: int) -> None:
         self._executed += 1
@@ -202,9 +203,8 @@ class Engine:
             raise HostTransferError(f"{step.name}: stream '{stream.name}' is not connected; call "
                                     f"engine.connect_stream('{stream.name}', array) before run()")
         buffer, pos = self._streams[stream.name]
-        typed = self._mem.view(step.tensor.dtype)
         if stream.direction == "to_device":
-            typed[step.index] = buffer[pos:pos + stream.size]
+            step.where.write(self._mem, buffer[pos:pos + stream.size])
         else:
-            buffer[pos:pos + stream.size] = typed[step.index]
+            buffer[pos:pos + stream.size] = step.where.read(self._mem).reshape(-1)
         self._streams[stream.name][1] = (pos + stream.size) % buffer.size

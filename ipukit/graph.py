@@ -14,6 +14,7 @@ import numpy as np
 from .errors import MappingError, VertexFieldError
 from .spec import GC2, IPUSpec
 from .tensor import Tensor, ipu_dtype
+from .tilemap import TileLookup, TileMap
 from .vertex import Codelet
 
 
@@ -96,10 +97,9 @@ class Graph:
         self.compute_sets: list[ComputeSet] = []
         self.streams: dict[str, HostStream] = {}
         self._next_id = 0
-        self._elem_tile = np.full(1024, -1, np.int32)   # global id -> tile (-1: unmapped)
+        self.tile_map = TileMap()                        # global element id -> tile, as runs
         self._bases = np.zeros(0, np.int64)
         self._itemsizes = np.zeros(0, np.int64)
-        self._id_roots = {}                              # id() of each variable's arange of ids
 
     def __repr__(self):
         return (f"<Graph on {self.spec.describe()}: {len(self.variables)} tensors, "
@@ -115,9 +115,16 @@ class Graph:
         name = name or f"v{len(self.variables)}"
         var = Variable(name, shape, dt, self._next_id)
         self._register(var)
-        root = np.arange(var.base, var.base + var.size, dtype=np.int64)
-        self._id_roots[id(root)] = root
-        return Tensor(self, root.reshape(shape), dt, name)
+        return self.variable_tensor(var)
+
+    def variable_tensor(self, var: Variable) -> Tensor:
+        """The whole of ``var`` as a tensor."""
+        strides = []
+        step = 1
+        for n in reversed(var.shape):
+            strides.append(step)
+            step *= max(n, 1)
+        return Tensor.strided(self, var.base, var.shape, tuple(reversed(strides)), var.dtype, var.name)
 
     def add_constant(self, values, dtype=None, name: str | None = None) -> Tensor:
         """A tensor whose values are fixed when the engine is built (``graph.addConstant``)."""
@@ -139,15 +146,16 @@ class Graph:
         self._bases = np.append(self._bases, var.base)
         self._itemsizes = np.append(self._itemsizes, var.dtype.itemsize)
         self._next_id += var.size
-        if self._next_id > len(self._elem_tile):
-            grown = np.full(max(self._next_id, 2 * len(self._elem_tile)), -1, np.int32)
-            grown[: len(self._elem_tile)] = self._elem_tile
-            self._elem_tile = grown
+        self.tile_map.extend(var.size)
 
     @property
-    def elem_tile(self) -> np.ndarray:
-        """Tile of every element, indexed by global element id (-1: unmapped)."""
-        return self._elem_tile[: self._next_id]
+    def elem_tile(self) -> TileLookup:
+        """``graph.elem_tile[ids]``: the tile of each global element id (-1: unmapped)."""
+        return TileLookup(self.tile_map)
+
+    @property
+    def num_ids(self) -> int:
+        return self._next_id
 
     def variable_of(self, ids) -> np.ndarray:
         """Index in ``self.variables`` of each global element id."""
@@ -156,11 +164,6 @@ class Graph:
     def itemsize_of(self, ids) -> np.ndarray:
         """Bytes per element for each global element id."""
         return self._itemsizes[self.variable_of(ids)]
-
-    def is_id_view(self, ids: np.ndarray) -> bool:
-        """True if ``ids`` is a strided view of one variable's consecutive ids."""
-        base = ids if ids.base is None else ids.base
-        return id(base) in self._id_roots and self._id_roots[id(base)] is base
 
     def describe_element(self, gid: int) -> str:
         """``'x'[3, 1]``: which variable element a global id is, for error messages."""
@@ -190,21 +193,40 @@ class Graph:
         ``tile`` may also be a mapping as returned by :meth:`tile_mapping` (a list,
         indexed by tile, of ``(start, end)`` intervals of ``t`` flattened).
         """
+        from .pieces import id_runs, split_runs
         self._own(t)
-        flat = t.ids.reshape(-1)
         if isinstance(tile, (list, tuple)):
             if len(tile) > self.num_tiles:
                 raise MappingError(f"set_tile_mapping('{t.name}'): the mapping lists {len(tile)} tiles, "
                                    f"this target has {self.num_tiles}")
+            bounds, tiles = [], []
             for tl, intervals in enumerate(tile):
                 for start, end in intervals:
-                    if not 0 <= start <= end <= flat.size:
+                    if not 0 <= start <= end <= t.size:
                         raise MappingError(f"set_tile_mapping('{t.name}'): interval ({start}, {end}) on tile "
-                                           f"{tl} is outside 0..{flat.size}")
-                    self._elem_tile[flat[start:end]] = tl
+                                           f"{tl} is outside 0..{t.size}")
+                    bounds.append((start, end))
+                    tiles.append(tl)
+            self._assign_by_position(t, np.array(bounds, np.int64).reshape(-1, 2), np.array(tiles, np.int64))
             return
         tile = self.check_tile(tile, f"set_tile_mapping('{t.name}')")
-        self._elem_tile[flat] = tile
+        starts, lengths = id_runs(t)
+        self.tile_map.assign(starts, lengths, tile)
+
+    def _assign_by_position(self, t: Tensor, intervals, tiles) -> None:
+        """Map positions ``[s, e)`` of ``t`` flattened to the given tiles."""
+        from .pieces import id_runs, split_runs
+        if len(intervals) == 0:
+            return
+        starts, lengths = id_runs(t)
+        pos = np.cumsum(lengths) - lengths
+        cuts = np.unique(intervals.reshape(-1))
+        piece_pos, piece_len, run = split_runs(pos, lengths, cuts)
+        piece_start = starts[run] + (piece_pos - pos[run])
+        order = np.argsort(intervals[:, 0], kind="stable")
+        which = np.searchsorted(intervals[order, 0], piece_pos, side="right") - 1
+        inside = (which >= 0) & (piece_pos < intervals[order, 1][np.maximum(which, 0)])
+        self.tile_map.assign(piece_start[inside], piece_len[inside], tiles[order][which[inside]])
 
     def map_linearly(self, t: Tensor, grain_size: int = 1, min_elements_per_tile: int = 0,
                      tiles=None) -> None:
@@ -225,24 +247,36 @@ class Graph:
         n = t.size
         grains = -(-n // grain_size)
         per_tile = max(-(-grains // tiles.size), -(-min_elements_per_tile // grain_size), 1) * grain_size
-        self._elem_tile[t.ids.reshape(-1)] = tiles[np.arange(n) // per_tile]
+        used = -(-n // per_tile)
+        bounds = np.minimum(np.arange(used + 1) * per_tile, n)
+        self._assign_by_position(t, np.stack([bounds[:-1], bounds[1:]], axis=1), tiles[:used])
 
     def element_tiles(self, t: Tensor) -> np.ndarray:
         """The tile of each element of ``t`` (same shape as ``t``; -1 where unmapped)."""
         self._own(t)
-        return self._elem_tile[t.ids]
+        return self.tile_map.lookup(t.ids)
+
+    def tile_runs(self, t: Tensor):
+        """``t`` flattened, cut where the tile changes: (positions, lengths, tiles)."""
+        from .pieces import id_runs, split_runs
+        starts, lengths = id_runs(t)
+        pos = np.cumsum(lengths) - lengths
+        piece_start, piece_len, run = split_runs(starts, lengths, self.tile_map.starts)
+        piece_pos = pos[run] + (piece_start - starts[run])
+        return piece_pos, piece_len, self.tile_map.lookup(piece_start)
 
     def tile_mapping(self, t: Tensor) -> list:
         """Poplar's ``getTileMapping``: for each tile, ``(start, end)`` intervals of ``t`` flattened."""
-        tiles = self.element_tiles(t).reshape(-1)
+        self._own(t)
+        pos, length, tiles = self.tile_runs(t)
         mapping = [[] for _ in range(self.num_tiles)]
-        if tiles.size == 0:
-            return mapping
-        starts = np.flatnonzero(np.diff(tiles, prepend=-2))
-        ends = np.append(starts[1:], tiles.size)
-        for s, e in zip(starts.tolist(), ends.tolist()):
-            if tiles[s] >= 0:
-                mapping[tiles[s]].append((s, e))
+        for s, n, tl in zip(pos.tolist(), length.tolist(), tiles.tolist()):
+            if tl < 0:
+                continue
+            if mapping[tl] and mapping[tl][-1][1] == s:
+                mapping[tl][-1] = (mapping[tl][-1][0], s + n)
+            else:
+                mapping[tl].append((s, s + n))
         return mapping
 
     # --- compute ------------------------------------------------------------------

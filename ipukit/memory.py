@@ -23,54 +23,65 @@ def align_up(nbytes, alignment):
     return -(-nbytes // alignment) * alignment
 
 
+@dataclass
+class DataRuns:
+    """Where every element lives, as runs of consecutive ids of one variable on one tile."""
+    start: np.ndarray      # (runs,) first id, sorted; the runs cover every id
+    tile: np.ndarray       # (runs,) tile, -1 if unmapped
+    addr: np.ndarray       # (runs,) byte address of the first element, -1 if unmapped
+    itemsize: np.ndarray   # (runs,) bytes per element
+    end: int               # one past the last id
+
+    @property
+    def breaks(self) -> np.ndarray:
+        return np.append(self.start, self.end)
+
+    def lookup(self, ids):
+        """(tile, byte address) of each id."""
+        ids = np.asarray(ids, np.int64)
+        r = np.searchsorted(self.start, ids, side="right") - 1
+        tile = self.tile[r].astype(np.int64)
+        addr = np.where(tile >= 0, self.addr[r] + (ids - self.start[r]) * self.itemsize[r], -1)
+        return tile, addr
+
+
 def allocate_data(graph):
     """Give every mapped element a byte address on its tile.
 
-    Works on *runs* (consecutive ids of one variable on one tile), so the cost
-    grows with the number of runs, not of elements.  Returns ``(elem_addr,
-    data_end, segments, breaks)``: the address of each global element id (-1
-    where unmapped), the bytes used per tile (aligned), the placements
-    ``(tile, variable, offset, nbytes)`` as a dict of arrays, and the ids where a
-    run starts (a new tile or a new variable).
+    Works on runs (consecutive ids of one variable on one tile), so the cost
+    grows with the number of runs, not of elements.  Returns ``(runs, data_end,
+    segments)``: a :class:`DataRuns`, the bytes used per tile (aligned), and the
+    placements ``(tile, variable, offset, nbytes)`` as a dict of arrays.
     """
     spec, num_tiles = graph.spec, graph.num_tiles
-    elem_tile = graph.elem_tile
-    n_ids = elem_tile.size
-    elem_addr = np.full(n_ids, -1, np.int64)
-    var_starts = np.array([v.base for v in graph.variables if v.size], np.int64)
-    brk = np.zeros(n_ids, bool)
-    brk[var_starts] = True
-    if n_ids:
-        brk[1:] |= elem_tile[1:] != elem_tile[:-1]
-    starts = np.flatnonzero(brk)
+    n_ids = graph.num_ids
+    bases = np.array([v.base for v in graph.variables if v.size], np.int64)
+    starts = np.union1d(graph.tile_map.starts, bases)
+    starts = starts[starts < n_ids]
     lengths = np.diff(np.append(starts, n_ids))
-    tiles = elem_tile[starts].astype(np.int64)
-    mapped = tiles >= 0
-    r_start, r_len, r_tile = starts[mapped], lengths[mapped], tiles[mapped]
-    r_var = graph.variable_of(r_start)
-    itemsize = graph.itemsize_of(r_start)
-    order = np.lexsort((r_start, r_tile))                 # by tile, then by id
-    r_start, r_len, r_tile, r_var, itemsize = (a[order] for a in (r_start, r_len, r_tile, r_var, itemsize))
+    tiles = graph.tile_map.lookup(starts).astype(np.int64)
+    var = graph.variable_of(starts)
+    itemsize = graph.itemsize_of(starts)
+    addr = np.full(starts.size, -1, np.int64)
+    mapped = np.flatnonzero(tiles >= 0)
+    order = mapped[np.lexsort((starts[mapped], tiles[mapped]))]      # by tile, then by id
+    r_tile, r_var = tiles[order], var[order]
     # a segment is one variable on one tile: its runs sit back to back, in id order
-    new_seg = np.ones(r_start.size, bool)
+    new_seg = np.ones(order.size, bool)
     new_seg[1:] = (r_tile[1:] != r_tile[:-1]) | (r_var[1:] != r_var[:-1])
     seg_first = np.flatnonzero(new_seg)
     seg = np.cumsum(new_seg) - 1
-    run_bytes = r_len * itemsize
-    seg_bytes = np.add.reduceat(run_bytes, seg_first) if r_start.size else np.zeros(0, np.int64)
+    run_bytes = lengths[order] * itemsize[order]
+    seg_bytes = np.add.reduceat(run_bytes, seg_first) if order.size else np.zeros(0, np.int64)
     padded = align_up(seg_bytes, spec.alignment)
     seg_tile = r_tile[seg_first]
     excl = np.cumsum(padded) - padded                     # restarted on every tile below
     seg_off = excl - excl[np.searchsorted(seg_tile, seg_tile, side="left")]
     run_excl = np.cumsum(run_bytes) - run_bytes
-    run_addr = seg_off[seg] + run_excl - run_excl[seg_first[seg]]
-    # every element: its run's address plus its rank in the run
-    run_of = np.repeat(np.arange(r_start.size), r_len)
-    ids = np.repeat(r_start, r_len) + (np.arange(run_of.size) - np.repeat(np.cumsum(r_len) - r_len, r_len))
-    elem_addr[ids] = run_addr[run_of] + (ids - r_start[run_of]) * itemsize[run_of]
+    addr[order] = seg_off[seg] + run_excl - run_excl[seg_first[seg]]
     data_end = np.bincount(seg_tile, weights=padded, minlength=num_tiles).astype(np.int64)
     segments = {"tile": seg_tile, "variable": r_var[seg_first], "offset": seg_off, "nbytes": seg_bytes}
-    return elem_addr, data_end, segments, np.append(starts, n_ids).astype(np.int64)
+    return DataRuns(starts, tiles, addr, itemsize, n_ids), data_end, segments
 
 
 @dataclass

@@ -14,29 +14,51 @@ import numpy as np
 _EMPTY = np.zeros(0, np.int64)
 
 
-def id_runs(graph, ids: np.ndarray):
-    """Runs of consecutive global ids in ``ids`` flattened: (starts, lengths).
+def id_runs(t):
+    """Runs of consecutive global ids in tensor ``t`` flattened: (starts, lengths).
 
-    A view made by slicing, transposing or reshaping a variable is a strided
-    view of that variable's ``arange`` of ids, so its runs can be read off its
-    strides without touching every element.  Anything else (concat, fancy
-    indexing) is scanned element by element.
+    A strided view (slices, transposes, reshapes of a variable) gives its runs
+    from its strides, without listing its elements: a block of a matrix is one
+    run per row.  Other views are scanned element by element.
     """
-    if ids.size == 0:
+    if t.size == 0:
         return _EMPTY, _EMPTY
-    if graph.is_id_view(ids):
-        step = ids.itemsize
-        inner, axis = 1, ids.ndim - 1
-        while axis >= 0 and (ids.shape[axis] == 1 or ids.strides[axis] == inner * step):
-            inner *= ids.shape[axis]
-            axis -= 1
-        if inner > 1:
-            starts = ids[(slice(None),) * (axis + 1) + (0,) * (ids.ndim - axis - 1)].reshape(-1)
-            return merge_consecutive(starts, np.full(starts.size, inner, np.int64))
-    flat = ids.reshape(-1)
+    if t._strided is not None:
+        base, shape, strides = t._strided
+        axes = [(n, s) for n, s in zip(shape, strides) if n != 1]
+        inner = 1
+        while axes and axes[-1][1] == inner:
+            inner *= axes.pop()[0]
+        if not axes:                      # the common case: one contiguous run
+            return np.array([base], np.int64), np.array([inner], np.int64)
+        starts = np.full([n for n, _ in axes], base, np.int64)
+        for k, (n, s) in enumerate(axes):
+            starts += (np.arange(n, dtype=np.int64) * s).reshape((n,) + (1,) * (len(axes) - k - 1))
+        starts = starts.reshape(-1)
+        return merge_consecutive(starts, np.full(starts.size, inner, np.int64))
+    flat = t.ids.reshape(-1)
     brk = np.flatnonzero(np.diff(flat) != 1) + 1
     bounds = np.concatenate(([0], brk, [flat.size]))
     return flat[bounds[:-1]].astype(np.int64), np.diff(bounds)
+
+
+def split_runs(starts, lengths, breaks):
+    """Cut runs ``[starts[k], starts[k] + lengths[k])`` at every value of sorted ``breaks``
+    strictly inside them: returns (piece starts, piece lengths, run of each piece)."""
+    starts, lengths = np.asarray(starts, np.int64), np.asarray(lengths, np.int64)
+    lo = np.searchsorted(breaks, starts, side="right")
+    hi = np.searchsorted(breaks, starts + lengths, side="left")
+    rep = np.maximum(hi - lo, 0) + 1
+    run = np.repeat(np.arange(starts.size), rep)
+    k = np.arange(run.size) - (np.cumsum(rep) - rep)[run]
+    pstart = starts[run].copy()
+    inner = k > 0
+    pstart[inner] = breaks[lo[run][inner] + k[inner] - 1]
+    pend = np.empty_like(pstart)
+    pend[:-1] = pstart[1:]
+    last = k == rep[run] - 1
+    pend[last] = (starts + lengths)[run][last]
+    return pstart, pend - pstart, run
 
 
 def merge_consecutive(starts, lengths):
@@ -67,9 +89,9 @@ class Pieces:
         return Pieces(*(getattr(self, f)[mask] for f in ("owner", "pos", "start", "n", "tile", "addr")))
 
 
-def locate(graph, layout, views) -> Pieces:
-    """Split each view (a list of id arrays) into pieces of the layout."""
-    runs = [id_runs(graph, ids) for ids in views]
+def locate(graph, layout, tensors) -> Pieces:
+    """Split each tensor into pieces of the layout (runs of one variable on one tile)."""
+    runs = [id_runs(t) for t in tensors]
     counts = np.fromiter((len(s) for s, _ in runs), np.int64, len(runs))
     if counts.sum() == 0:
         return Pieces(*([_EMPTY] * 6))
@@ -78,23 +100,9 @@ def locate(graph, layout, views) -> Pieces:
     owner = np.repeat(np.arange(len(runs)), counts)
     excl = np.cumsum(length) - length
     pos = excl - excl[np.cumsum(counts)[owner] - counts[owner]]
-    # split every run where the layout breaks inside it
-    breaks = layout.breaks
-    lo = np.searchsorted(breaks, s, side="right")
-    hi = np.searchsorted(breaks, s + length, side="left")
-    rep = hi - lo + 1
-    run = np.repeat(np.arange(s.size), rep)
-    k = np.arange(run.size) - (np.cumsum(rep) - rep)[run]
-    pstart = s[run].copy()
-    inner = k > 0
-    pstart[inner] = breaks[lo[run][inner] + k[inner] - 1]
-    pend = np.empty_like(pstart)
-    pend[:-1] = pstart[1:]
-    last = k == rep[run] - 1
-    pend[last] = (s + length)[run][last]
-    tile = graph.elem_tile[pstart].astype(np.int64)
-    addr = layout.elem_addr[pstart]
-    p = Pieces(owner[run], pos[run] + pstart - s[run], pstart, pend - pstart, tile, addr)
+    pstart, plen, run = split_runs(s, length, layout.breaks)
+    tile, addr = layout.lookup(pstart)
+    p = Pieces(owner[run], pos[run] + pstart - s[run], pstart, plen, tile, addr)
     return _merge_adjacent(graph, p)
 
 

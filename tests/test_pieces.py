@@ -39,15 +39,16 @@ def views(draw):
             idx = draw(st.lists(st.integers(0, flat.size - 1), min_size=1, max_size=8, unique=True))
             t = flat[np.array(idx)]
     tiles = draw(st.lists(st.integers(0, 3), min_size=x.size + 7, max_size=x.size + 7))
-    for gid, tile in enumerate(tiles):
-        g._elem_tile[gid] = tile
+    for k, tile in enumerate(tiles):
+        part = x.flatten()[k:k + 1] if k < x.size else y[k - x.size:k - x.size + 1]
+        g.set_tile_mapping(part, tile)
     return g, t
 
 
 @given(views())
 def test_id_runs_match_the_flattened_ids(case):
     g, t = case
-    starts, lengths = id_runs(g, t.ids)
+    starts, lengths = id_runs(t)
     rebuilt = np.concatenate([np.arange(s, s + n) for s, n in zip(starts, lengths)]) if len(starts) else []
     np.testing.assert_array_equal(rebuilt, t.ids.reshape(-1))
 
@@ -56,7 +57,7 @@ def test_id_runs_match_the_flattened_ids(case):
 def test_pieces_match_element_addresses(case):
     g, t = case
     layout = plan_layout(g, programs=[], strict=True)
-    p = locate(g, layout, [t.ids])
+    p = locate(g, layout, [t])
     ids = t.ids.reshape(-1)
     tiles, addrs = [], []
     for pos, start, n, tile, addr in zip(p.pos, p.start, p.n, p.tile, p.addr):
@@ -64,8 +65,10 @@ def test_pieces_match_element_addresses(case):
         tiles += [tile] * n
         addrs += list(addr + 4 * np.arange(n))
     assert int(p.n.sum()) == ids.size
+    want_tiles, want_addrs = layout.lookup(ids)
     np.testing.assert_array_equal(tiles, g.elem_tile[ids])
-    np.testing.assert_array_equal(addrs, layout.elem_addr[ids])
+    np.testing.assert_array_equal(tiles, want_tiles)
+    np.testing.assert_array_equal(addrs, want_addrs)
 
 
 def brute_pairs(a, b, same_set):
