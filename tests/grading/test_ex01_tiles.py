@@ -171,7 +171,7 @@ def _check_scale(ex01, budget, graph, x, out, factor, seed=0, limit=None):
         "expected the tile mappings of x and out to stay as they were; compute where the data lives instead"
     rng = np.random.default_rng(seed)
     values = rng.standard_normal(x.shape).astype(x.dtype)
-    eng = ipukit.Engine(graph, ipukit.Execute(cs))
+    eng = ipukit.Engine(graph, ipukit.Execute(cs), backend="reference")   # plain Python: no numba start-up
     eng.write(x, values)
     eng.write(out, np.full(out.shape, np.nan, out.dtype))      # elements nobody writes stay NaN
     profile = eng.run()
