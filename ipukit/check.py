@@ -49,6 +49,9 @@ class CheckResult:
     def __repr__(self):
         return f"<CheckResult {self.id}: {self.status}, {self.points}/{self.max_points} points>"
 
+    def _ipython_display_(self):
+        """In a notebook the panel was shown by check(); do not show the result twice."""
+
     def to_text(self) -> str:
         ex = f"Exercise {self.id[2:4]}.{self.id.split('_')[1]}"
         lines = [f"{_MARKS[self.status]} {ex}, {self.title}: {self.status} "
