@@ -26,7 +26,10 @@ def clipped_update_cycles(n):
 
 @ipukit.codelet(inputs={"grad": "float32[n]"}, inouts={"w": "float32[n]"}, cycles=clipped_update_cycles)
 def clipped_update(w, grad, lr, limit):
-    """Exercise 04.1 (part 2): w = clip(w - lr * grad, -limit, limit), element by element."""
+    """Exercise 04.1 (part 2): w = clip(w - lr * grad, -limit, limit), element by element.
+
+    Loops and plain arithmetic, so both backends give the same result.
+    """
     for i in range(w.size):
         v = w[i] - lr * grad[i]
         if v > limit:
@@ -51,7 +54,8 @@ def ema_stream(graph, batch_size, num_batches, alpha):
     The host feeds ``num_batches`` batches of ``batch_size`` float32 through a
     stream named ``"batches"``; the average starts at 0, and after each batch
     ``avg += alpha * (batch - avg)`` is sent to the host through a stream named
-    ``"averages"``.  The average stays on the tiles the whole time.
+    ``"averages"``.  The average stays on the tiles the whole time.  Budget: 3
+    supersteps per batch plus 1, nothing over the exchange, every tile busy.
     """
     x = graph.add_variable(batch_size, name="batch")
     avg = graph.add_variable(batch_size, name="average")
