@@ -146,4 +146,4 @@ def draw_memory_bars(ax, report, by: str = "category", top: int = 5) -> None:
     order = [i for i, h in enumerate(handles) if not isinstance(h, Line2D)] + \
             [i for i, h in enumerate(handles) if isinstance(h, Line2D)]
     ax.figure.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=8,
-                     loc="outside right upper", frameon=False)
+                     loc="outside lower center", ncols=min(len(order), 4), frameon=False)

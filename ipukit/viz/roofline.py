@@ -149,8 +149,11 @@ def plot_roofline(devices=("Xeon 8180", "V100", "A100", "GC2"), dtype: str = "fl
     x = np.geomspace(lo, hi, 256)
     fig = new_figure(10, 6.5)
     ax = fig.subplots()
+    names = list(HARDWARE)
     for i, (device, roof) in enumerate(zip(devices, roofs)):
-        color = SERIES[i % len(SERIES)]
+        # a known device keeps its colour in every figure; others take the next free colours
+        slot = names.index(device) if isinstance(device, str) and device in HARDWARE else len(names) + i
+        color = SERIES[slot % len(SERIES)]
         ax.plot(x, roof.attainable(x), color=color, lw=2, gid=f"roof {roof.label}",
                 label=f"{roof.label}: {fmt_rate(roof.peak)}, {fmt_rate(roof.bandwidth, 'B/s')} {roof.memory}; "
                       f"ridge {roof.ridge:.3g} FLOP/B")

@@ -92,5 +92,5 @@ def plot_worker_slots(engine, compute_set=None, tile: int = 0, title: str | None
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     used = int((loads > 0).sum())
     fig.suptitle(title or f"Workers of tile {graph_tile} in compute set '{plan.compute_set.name}': "
-                 f"{len(schedule)} vertices on {used} of {w} workers")
+                 f"{len(schedule)} {'vertex' if len(schedule) == 1 else 'vertices'} on {used} of {w} workers")
     return fig
