@@ -88,7 +88,8 @@ def sigmoid(a, out):
 
 
 @_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"},
-          cycles=lambda out, spec, dtype: cost.VERTEX_OVERHEAD + GELU_CYCLES_PER_VECTOR * _vectors(out, spec, dtype))
+          cycles=lambda out, spec, dtype: cost.VERTEX_OVERHEAD
+          + GELU_CYCLES_PER_VECTOR * _vectors(out, spec, dtype))
 def gelu(a, out):
     """out = 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))): GELU in its tanh form (as popnn, GPT-2)"""
     for i in range(out.size):

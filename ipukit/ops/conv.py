@@ -37,10 +37,12 @@ def conv2d(g, x: Tensor, w: Tensor, stride=1, padding=0, groups: int = 1, name: 
     for label, t in (("x", x), ("w", w)):
         if not isinstance(t, Tensor) or t.ndim != 4:
             got = t.shape if isinstance(t, Tensor) else type(t).__name__
-            raise ValueError(f"{name}: {label} must be a 4-D tensor ({'N, C, H, W' if label == 'x' else 'O, C/groups, KH, KW'}), got {got}")
+            axes = "N, C, H, W" if label == "x" else "O, C/groups, KH, KW"
+            raise ValueError(f"{name}: {label} must be a 4-D tensor ({axes}), got {got}")
     (sh, sw), (ph, pw) = _pair(stride, "stride", name), _pair(padding, "padding", name)
     if sh < 1 or sw < 1 or ph < 0 or pw < 0:
-        raise ValueError(f"{name}: stride must be >= 1 and padding >= 0, got stride {stride!r}, padding {padding!r}")
+        raise ValueError(f"{name}: stride must be >= 1 and padding >= 0, got stride {stride!r}, "
+                         f"padding {padding!r}")
     N, C, H, W = x.shape
     O, cg, kh, kw = w.shape
     if not isinstance(groups, (int, np.integer)) or groups < 1 or C % groups or O % groups:

@@ -48,6 +48,9 @@ def map_elementwise(g, codelet, inputs: dict, outputs=("out",), like: Tensor | N
     grain = cost.vector_elements(g.spec, dtype)
     if like is None:
         like = next((t for t in tensors if t.shape == shape), None)
+    elif not isinstance(like, Tensor) or like.shape != shape:
+        raise ValueError(f"{name}: like= must be a tensor of the output's shape {shape}, got "
+                         f"{like.shape if isinstance(like, Tensor) else type(like).__name__}")
     if like is not None:
         tiles = element_tiles(g, like, name, map_if_unmapped=True, grain=grain)
         ids = like.ids.reshape(-1)

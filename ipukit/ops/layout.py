@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MappingError
+from ..pieces import id_runs
 from ..programs import Copy
 from ..tensor import Tensor, concat
 
@@ -33,11 +34,11 @@ def grain_bounds(size: int, parts: int, grain: int) -> np.ndarray:
 
 def element_tiles(g, t: Tensor, op: str, map_if_unmapped: bool = False, grain: int = 1) -> np.ndarray:
     """Tiles of ``t``'s elements, flattened; an unmapped tensor is mapped linearly if asked."""
-    tiles = g.elem_tile[t.ids.reshape(-1)].astype(np.int64)
+    tiles = g.element_tiles(t).reshape(-1).astype(np.int64)
     if tiles.size and (tiles < 0).any():
         if map_if_unmapped and (tiles < 0).all():
             g.map_linearly(t, grain_size=grain)
-            return g.elem_tile[t.ids.reshape(-1)].astype(np.int64)
+            return g.element_tiles(t).reshape(-1).astype(np.int64)
         missing = int((tiles < 0).sum())
         raise MappingError(f"{op}: {missing:,} of {tiles.size:,} elements of '{t.name}' are not mapped to a "
                            "tile; map the tensor first (graph.map_linearly or graph.set_tile_mapping)")
@@ -112,16 +113,17 @@ def is_resident(g, t: Tensor, tile: int) -> bool:
     one tile sit in id order, so the test is: increasing ids of one variable, all on
     ``tile``, and no other element of that variable on ``tile`` between them.
     """
-    ids = t.ids.reshape(-1)
-    if ids.size == 0:
+    if t.size == 0:
         return True
-    et = g.elem_tile
-    if et[ids[0]] != tile or (et[ids] != tile).any() or (ids.size > 1 and (np.diff(ids) <= 0).any()):
+    starts, lengths = id_runs(t)
+    ends = starts + lengths
+    if g.tile_map.lookup(starts[0]) != tile or (starts[1:] < ends[:-1]).any():
         return False
-    lo, hi = int(ids[0]), int(ids[-1])
-    if g.variable_of(lo) != g.variable_of(hi):
+    lo, hi = int(starts[0]), int(ends[-1])
+    if g.variable_of(lo) != g.variable_of(hi - 1) or (g.tile_runs(t)[2] != tile).any():
         return False
-    return int(np.count_nonzero(et[lo:hi + 1] == tile)) == ids.size
+    s, e, tiles = g.tile_map.runs(lo, hi)
+    return int((e - s)[tiles == tile].sum()) == t.size
 
 
 def broadcast_view(t: Tensor, shape) -> Tensor:

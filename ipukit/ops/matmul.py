@@ -1,23 +1,21 @@
 """Matrix multiplication on tiles: ``out, prog = matmul(g, a, b)``, like ``poplin::matMul``.
 
-The program has up to three steps (see :mod:`ipukit.ops.planner` for the plan):
+The program has one or two steps (see :mod:`ipukit.ops.planner` for the plan):
 
-1. **operand exchange** (a ``Copy``): each tile receives the blocks of A or B that
-   several of its vertices read, unless they already live on it; a block needed
-   by many tiles is broadcast, sent once;
-2. **partial products** (an ``Execute``): every tile multiplies its blocks with up
-   to six ``matmul_partial`` vertices, one per worker; an operand each vertex
-   reads a different panel of is gathered by the vertex fields themselves, in
-   this step's exchange phase, into buffers that live only during it;
-3. **reduction** (an ``Execute``, when K is split or the inputs are float16):
+1. **partial products** (an ``Execute``): every tile multiplies its block of A by
+   its block of B with up to six ``matmul_partial`` vertices, one per worker.
+   Blocks that live on another tile are gathered by the vertex fields in this
+   step's exchange phase; a block needed by many tiles is broadcast, sent once,
+   and vertices of one tile reading the same panel share the copy it receives;
+2. **reduction** (an ``Execute``, when K is split or the inputs are float16):
    the tiles of each output block add up their partial sums, each one slice.
 
 Inputs made by :func:`create_matmul_inputs` already live where the plan wants
 them; any other mapping works too and pays a bigger operand exchange.
 
 Layouts.  Each tile's share of B, of the output and of the partials is stored
-as *panels*, one per vertex, one after another; so every vertex field is one
-contiguous run of its tile's memory and is read in place.  The output tensor is
+as *panels*, one per vertex, one after another; so every vertex field that
+lives on its tile is one contiguous run of memory, read in place.  The output tensor is
 a view onto that store, like any Poplar tensor with a planned layout.
 """
 from __future__ import annotations
@@ -25,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import codelets as C
-from ..programs import Copy, Execute, Sequence
-from ..tensor import Tensor, concat
+from ..programs import Execute, Sequence
+from ..tensor import Tensor
 from .codelets import reduce_partials_half
-from .layout import is_resident, map_runs, map_segments
+from .layout import map_runs, map_segments
 from .planner import Geometry, MatmulPlan, plan_matmul
 
 
@@ -102,8 +100,8 @@ def create_matmul_inputs(g, m: int, k: int, n: int, plan: MatmulPlan | None = No
     """New variables A (M x K) and B (K x N) mapped the way ``plan`` wants them.
 
     Like poplin's ``createMatMulInputLHS`` / ``RHS``: every block of A and of B
-    lives, contiguous, on one of the tiles that multiply it, so the operand
-    exchange only sends each block to the other tiles that need it.  With
+    lives, contiguous, on one of the tiles that multiply it, so the exchange
+    only sends each block to the other tiles that need it, once.  With
     ``batch`` the tensors get a leading batch axis.  Pass the same ``plan`` (or
     the same arguments) to :func:`matmul`.
     """
@@ -207,41 +205,16 @@ def _build(g, plan: MatmulPlan, a3: Tensor, b3: Tensor, name: str):
         partials = g.add_variable((bsz * geo.sm * geo.sn, geo.sk, geo.lmax), np.float32, name=f"{name}/partials")
         map_segments(g, partials.flatten(), (geo.bij * geo.sk + geo.d) * geo.lmax, np.full(U, geo.lmax), geo.tile)
 
-    # operands: read by the vertex fields (in place where resident), or copied to a buffer
-    src, dst = [], []                       # (unit, operand) copied, with their source views
+    # operands: the vertex fields read the blocks (in place on their host tile); the
+    # vertices of a tile that read the same panel share the copy the exchange brings
     a_view, b_view = [None] * U, [None] * U
     for u in range(U):
-        b, i, j, d, t = (int(x[u]) for x in (geo.b, geo.i, geo.j, geo.d, geo.tile))
+        b, i, j, d = (int(x[u]) for x in (geo.b, geo.i, geo.j, geo.d))
         rows, depth, cols = slice(*geo.mbnd[i:i + 2]), slice(*geo.kbnd[d:d + 2]), slice(*geo.nbnd[j:j + 2])
-        blk_a = a3[b, rows, depth]
-        if geo.a_field or is_resident(g, blk_a, t):
-            a_view[u] = blk_a
-        else:
-            src.append(blk_a.flatten())
-            dst.append((u, "A", blk_a.size))
+        a_view[u] = a3[b, rows, depth]
         blk_b = b3[b, depth, cols]
-        panels_b = [blk_b[:, slice(*c)] for c in _parts(blk_b.shape[1], geo.cv)]
-        if geo.b_field or (g.elem_tile[blk_b.ids.flat[0]] == t and is_resident(
-                g, concat([p.flatten() for p in panels_b]), t)):
-            b_view[u] = panels_b
-        else:
-            src.append(concat([p.flatten() for p in panels_b]) if len(panels_b) > 1 else blk_b.flatten())
-            dst.append((u, "B", blk_b.size))
+        b_view[u] = [blk_b[:, slice(*c)] for c in _parts(blk_b.shape[1], geo.cv)]
     program = []
-    if dst:
-        sizes = np.array([s for _, _, s in dst], np.int64)
-        starts = np.cumsum(sizes) - sizes
-        buf = g.add_variable(int(sizes.sum()), dtype, name=f"{name}/operand copies")
-        map_segments(g, buf, starts, sizes, [geo.tile[u] for u, _, _ in dst])
-        for (u, which, size), off in zip(dst, starts.tolist()):
-            kb = int(geo.kb[u])
-            if which == "A":
-                a_view[u] = buf[off:off + size].reshape(size // kb, kb)
-            else:
-                widths = [hi - lo for lo, hi in _parts(size // kb, geo.cv)]
-                edges = (np.concatenate(([0], np.cumsum(widths))) * kb + off).tolist()
-                b_view[u] = [buf[lo:hi].reshape(kb, w) for lo, hi, w in zip(edges[:-1], edges[1:], widths)]
-        program.append(Copy(concat(src), buf))
 
     # partial products: one vertex per panel, in the order the plan priced
     mm = g.add_compute_set(f"{name}/partial products")

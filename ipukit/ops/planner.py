@@ -10,21 +10,28 @@ split into up to six panels, one vertex each, so that all six workers run.
 The planner tries every split, estimates each one with the emulator's own cost
 model (:mod:`ipukit.cost`) and keeps the fastest that fits in memory:
 
-- **operand exchange**: every block of A lives on one tile (its *host*) and is
-  broadcast to the other tiles of its row of blocks; a broadcast is sent once.
+- **operand exchange**: every block of A (and of B) lives on one tile, its
+  *host*, and is broadcast to the other tiles that multiply it; a broadcast is
+  sent once.  The vertex fields gather the blocks in the partial-products step,
+  into exchange buffers that live only during it; vertices of one tile reading
+  the same panel share one received copy.
 - **partial products**: the busiest worker's vertices, at the AMP rate
   (:func:`ipukit.cost.amp_cycles`), times the six workers' round robin.
 - **reduction**: each tile receives the other tiles' partials of its slice and sums them.
-- a sync before each exchange and compute phase.
+- a sync before each exchange and compute phase (a global one across IPUs).
 
-Memory: the *temporary* data of the matmul (operand copies, partials, exchange
-buffers) may use at most ``available_memory_proportion`` of a tile's SRAM, as the
+Memory: the *temporary* data of the matmul (the partial sums, and the exchange
+buffers that receive operand blocks and partials) may use at most ``available_memory_proportion`` of a tile's SRAM, as the
 option of that name does in poplin; everything on the tile must fit its SRAM.
+Unlike poplin, the planner does not split a product into serial passes when it
+does not fit: it says so (``TileMemoryError``) and suggests what to change.
 
 The estimate is exact for inputs made by :func:`create_matmul_inputs`: it
 builds the same byte runs and vertex lists the engine will, and prices them with
-the same functions.  Inputs mapped another way cost more exchange (the engine's
-profile shows how much); the planner does not look at where they are.
+the same functions.  Inputs mapped another way cost a different exchange (the
+engine's profile shows it): usually more, e.g. when one tile holds a whole
+operand; sometimes a little less, since a linear mapping spreads the sending
+over more tiles.  The planner does not look at where the inputs are.
 """
 from __future__ import annotations
 
@@ -40,11 +47,11 @@ from ..memory import align_up
 from .codelets import reduce_partials_half
 from .layout import split_bounds
 
-MEMORY_CATEGORIES = ("A and B blocks", "operand copies", "partials", "output", "exchange buffers",
-                     "vertex state")
-TEMPORARY = ("operand copies", "partials", "exchange buffers")
-STEP_NAMES = ("operand exchange", "partial products", "reduction")
+MEMORY_CATEGORIES = ("A and B blocks", "partials", "output", "exchange buffers", "vertex state")
+TEMPORARY = ("partials", "exchange buffers")
+STEP_NAMES = ("partial products", "reduction")
 _EXACT_CANDIDATES = 12     # best quick estimates re-priced exactly before choosing
+_QUICK_MEMORY_SLACK = 1.15  # the quick memory estimate is rough: let the exact one judge splits near the limit
 
 
 def _dtype_name(dtype) -> str:
@@ -248,11 +255,6 @@ class Geometry:
         self.a_hosts, self.b_hosts = _a_hosts(sm, sn, sk), _b_hosts(sm, sn, sk)
         self.a_res = j == self.a_hosts[i, d]           # the unit's tile holds its A block
         self.b_res = i == self.b_hosts[d, j]
-        # An operand whose panels no two vertices of a tile share is read by the vertex
-        # fields themselves (gathered in the partial-products step); one they share is
-        # copied to the tile once, by a Copy, so that it is not received once per vertex.
-        self.a_field = self.cv == 1
-        self.b_field = self.rv == 1
         self.bij = (b * sm + i) * sn + j                # which output block
         self.isz = np.dtype(dtype).itemsize
         self.half = np.dtype(dtype) == np.float16
@@ -315,28 +317,21 @@ def evaluate(geo: Geometry):
     big = spec.replace(sram_bytes_per_tile=1 << 40)   # synthetic addresses never run off a tile
     U = geo.b.size
     steps = []
-    # operand exchange: non-host tiles receive the A and B blocks they multiply
+    # partial products: one vertex per panel; each tile receives the panels of A and B
+    # it does not hold, once each however many of its vertices read them
     a_bytes, b_bytes = geo.mb * geo.kb * geo.isz, geo.kb * geo.nb * geo.isz
     amax, bmax = int(a_bytes.max()), int(b_bytes.max())
     b_region = -(-geo.batch // geo.groups) * amax           # synthetic addresses: A blocks, then B blocks
     src_a = geo.tile_of(geo.b, geo.i, geo.a_hosts[geo.i, geo.d], geo.d)
     src_b = geo.tile_of(geo.b, geo.b_hosts[geo.d, geo.j], geo.j, geo.d)
-    na = ~geo.a_res & (not geo.a_field)                         # copied by the Copy step
-    nb_ = ~geo.b_res & (not geo.b_field)
-    plan = Plan(np.concatenate([src_a[na], src_b[nb_]]),
-                np.concatenate([geo.layer[na] * amax, b_region + geo.layer[nb_] * bmax]),
-                np.concatenate([geo.tile[na], geo.tile[nb_]]), np.zeros(int(na.sum() + nb_.sum()), np.int64),
-                np.concatenate([a_bytes[na], b_bytes[nb_]]))
-    ex = cost.exchange_phase(big, T, plan) if len(plan) else None
-    if ex is not None:
-        steps.append((STEP_NAMES[0], [cost.sync_phase(spec, ex.ipus), ex]))
-    # partial products: one vertex per panel; fields of operands read in place or gathered
     u, rows, cols, r0, c0, _ = geo.panels()
     mm = C.matmul_partial_half if geo.half else C.matmul_partial
     v_cycles = np.asarray(mm.cycles(m=rows, k=geo.kb[u], n=cols, spec=spec), np.int64)
     kb = geo.kb[u]
-    fa = geo.a_field & ~geo.a_res[u]                         # per vertex: its A panel is gathered
-    fb = geo.b_field & ~geo.b_res[u]
+    col = np.tile(np.arange(geo.cv), U * geo.rv)
+    row = np.tile(np.repeat(np.arange(geo.rv), geo.cv), U)
+    fa = ~geo.a_res[u] & (col == 0)            # the first vertex reading each A panel receives it
+    fb = ~geo.b_res[u] & (row == 0)
     a_panel, b_panel = rows * kb * geo.isz, kb * cols * geo.isz
     gather = Plan(np.concatenate([src_a[u][fa], src_b[u][fb]]),
                   np.concatenate([(geo.layer[u] * amax + r0 * kb * geo.isz)[fa],
@@ -348,7 +343,7 @@ def evaluate(geo: Geometry):
     if ex_mm is not None:
         phases += [cost.sync_phase(spec, ex_mm.ipus), ex_mm]
     comp = cost.compute_phase(spec, T, geo.tile[u], v_cycles)
-    steps.append((STEP_NAMES[1], phases + [cost.sync_phase(spec, comp.ipus), comp]))
+    steps.append((STEP_NAMES[0], phases + [cost.sync_phase(spec, comp.ipus), comp]))
     al = spec.alignment
     mm_buffers = (np.bincount(geo.tile[u][fa], weights=align_up(a_panel[fa], al), minlength=T)
                   + np.bincount(geo.tile[u][fb], weights=align_up(b_panel[fb], al), minlength=T)).astype(np.int64)
@@ -381,7 +376,7 @@ def evaluate(geo: Geometry):
                                   minlength=T).astype(np.int64)
         comp_r = cost.compute_phase(spec, T, rt, r_cycles, local)
         phases += [cost.sync_phase(spec, comp_r.ipus), comp_r]
-        steps.append((STEP_NAMES[2], phases))
+        steps.append((STEP_NAMES[1], phases))
     buffers = np.maximum(buffers, mm_buffers)           # buffers live only during their compute set
     # memory per tile, as the engine lays it out (one aligned segment per variable per tile)
 
@@ -390,7 +385,6 @@ def evaluate(geo: Geometry):
 
     every = np.ones(U, bool)
     inputs = per_tile(geo.a_res, a_bytes) + per_tile(geo.b_res, b_bytes)
-    copies = per_tile(na, a_bytes) + per_tile(nb_, b_bytes)
     osz = geo.isz
     if geo.reduce:
         e0, e1 = geo.slices()
@@ -399,7 +393,7 @@ def evaluate(geo: Geometry):
     else:
         partials = np.zeros(T, np.int64)
         output = per_tile(every, geo.mb * geo.nb * osz)
-    memory = np.stack([inputs, copies, partials, output, buffers, align_up(state, al)], axis=1)
+    memory = np.stack([inputs, partials, output, buffers, align_up(state, al)], axis=1)
     return tuple((name, _phases_cycles(ph)) for name, ph in steps), memory
 
 
@@ -443,7 +437,11 @@ def _candidates(m, n, k, batch, tiles):
 
 
 def _quick(spec, m, k, n, batch, dtype, cand, amp):
-    """Vectorised estimate of every candidate from its largest block: (cycles, wsplit index, fits)."""
+    """Vectorised estimate of every candidate from its largest block.
+
+    Returns (cycles, worker split index, memory excess); an excess above 1 means the
+    split needs more than the memory limits allow.
+    """
     G, sm, sn, sk = (cand[:, x].astype(np.int64) for x in range(4))
     W = spec.workers_per_tile
     q = -(-batch // G)
@@ -463,13 +461,9 @@ def _quick(spec, m, k, n, batch, dtype, cand, amp):
         spec.alignment
     r_of = np.array([r for r, _ in splits])[pick]
     c_of = np.array([c for _, c in splits])[pick]
-    a_field, b_field = c_of == 1, r_of == 1
     a, bb = mb * kb * isz, kb * nb * isz
-    a_moves, b_moves = q * (sn > 1) * a, q * (sm > 1) * bb          # received by a tile that holds neither
-    copied = ~a_field * a_moves + ~b_field * b_moves
-    gathered = a_field * a_moves + b_field * b_moves
-    total = (np.where(copied > 0, sync + -(-copied // xb), 0) + np.where(gathered > 0, sync + -(-gathered // xb), 0)
-             + sync + W * best)
+    gathered = q * ((sn > 1) * a + (sm > 1) * bb)        # received by a tile that holds neither block
+    total = np.where(gathered > 0, sync + -(-gathered // xb), 0) + sync + W * best
     need = (sk > 1) | half
     L = mb * nb
     s = -(-L // sk)
@@ -482,13 +476,15 @@ def _quick(spec, m, k, n, batch, dtype, cand, amp):
     total = total + need * (sync + comp_r) + (sk > 1) * (sync + exch_r)
     V = r_of * c_of
     state = align_up(q * (V * cost.vertex_state_bytes(3, 0) + need * w * cost.vertex_state_bytes(2, 0)), al)
-    buffers = np.maximum((sk > 1) * q * w * align_up(sk * ln * 4, al), align_up(gathered, al))
+    reduce_buffers = (sk > 1) * q * w * align_up(sk * ln * 4, al)
+    buffers = np.maximum(reduce_buffers, align_up(gathered, al))
     partials = need * align_up(q * L * 4, al)
     output = align_up(q * np.where(need, s, L) * isz, al)
-    blocks = align_up(q * a, al) + align_up(q * bb, al)            # held, or copied, on the tile
-    temps = align_up(copied, al) + partials + buffers
+    held = align_up(q * a, al) + align_up(q * bb, al)              # a tile hosting both blocks
+    temps = partials + buffers
     cap = spec.sram_bytes_per_tile
-    excess = np.maximum(temps / (amp * cap), (blocks + partials + output + buffers + state) / cap)
+    busiest = partials + output + state + np.maximum(held + reduce_buffers, buffers)
+    excess = np.maximum(temps / (amp * cap), busiest / cap)
     return total, pick, excess
 
 
@@ -500,7 +496,7 @@ def plan_matmul(spec, m: int, k: int, n: int, dtype="float32", batch: int = 1,
     Args:
         batch: independent products of the same shape (a batched matmul).
         available_memory_proportion: share of each tile's SRAM the matmul's
-            temporaries (operand copies, partials, exchange buffers) may use.
+            temporaries (partial sums and exchange buffers) may use.
         tiles: use only the first ``tiles`` tiles (default: all).
         splits: force ``(m_parts, n_parts, k_parts)`` instead of searching, e.g.
             to compare with a naive split.  With ``check_memory=False`` a plan that
@@ -538,10 +534,9 @@ def plan_matmul(spec, m: int, k: int, n: int, dtype="float32", batch: int = 1,
         return plan
     cand = _candidates(m, n, k, batch, T)
     cycles, pick, excess = _quick(spec, m, k, n, batch, dtype, cand, amp)
-    fits = excess <= 1.0
     tiles_used = cand[:, 0] * cand[:, 1] * cand[:, 2] * cand[:, 3]
     order = np.lexsort((cand[:, 3], cand[:, 2], cand[:, 1], tiles_used, cycles))
-    order = order[fits[order]]
+    order = order[excess[order] <= _QUICK_MEMORY_SLACK]       # the exact estimate has the last word
     best = None
     for start in range(0, min(order.size, 20 * _EXACT_CANDIDATES), _EXACT_CANDIDATES):
         for x in order[start:start + _EXACT_CANDIDATES]:

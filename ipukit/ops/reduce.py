@@ -10,10 +10,10 @@ Two stages, as on the IPU:
 
 When every output's elements live on one tile and each tile holds at least six
 outputs (a row-major matrix reduced along its rows, mapped row by row), stage 1
-produces the outputs directly and stage 2 is skipped; with fewer outputs per
-tile, their elements are split between the six workers and stage 2 adds them up.  Each output then lives where its elements did; otherwise outputs
-are spread evenly over the tiles.  Sums run in a fixed order, in the input's
-dtype; a mean is a sum times 1 / count.
+produces the outputs directly and stage 2 is skipped: each output then lives
+where its elements did.  Otherwise stage 2 runs and the outputs are spread
+evenly over the tiles.  Sums run in a fixed order, in the input's dtype; a mean
+is a sum times 1 / count.
 """
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def reduce(g, x: Tensor, axis=None, op: str = "sum", name: str | None = None):
     part_out = _segment_owner(which[order], chunks)           # output of each partial, in partial order
     counts = np.bincount(part_out, minlength=groups)
     single = bool((counts == 1).all())
-    part_tile = np.repeat([t for t, _, _ in chunks], [len(s) - 1 for _, s, _ in _segment_starts(which[order], chunks)])
+    per_chunk = [len(s) - 1 for _, s, _ in _segment_starts(which[order], chunks)]
+    part_tile = np.repeat([t for t, _, _ in chunks], per_chunk)
     xflat = x2.flatten()
     if single:
         out, store = store_with_order(g, out_shape, x.dtype, name, part_out, part_tile)
