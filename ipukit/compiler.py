@@ -13,7 +13,7 @@ import numpy as np
 
 from . import cost
 from .errors import (CopyOverlapError, HostTransferError, MappingError, ProgramError,
-                     TileMemoryError, WriteConflictError)
+                     TileMemoryError, VertexFieldError, WriteConflictError)
 from .exchange import Plan, merge_runs
 from .graph import ComputeSet, HostStream
 from .memory import CATEGORIES, DataRuns, MemoryReport, align_up, allocate_data
@@ -250,6 +250,13 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
     inst_tile = vtiles[inst_v] if n_inst else np.zeros(0, np.int64)
 
     p = locate(graph, layout, views)
+    written = _constant_written(graph, p.start[inst_writes[p.owner]])
+    if written is not None:
+        i = int(np.flatnonzero(inst_writes[p.owner])[written])
+        v = cs.vertices[inst_v[p.owner[i]]]
+        raise VertexFieldError(f"{v.where()}: field '{inst_field[p.owner[i]]}' writes to constant "
+                               f"{graph.describe_element(p.start[i])}; constants are read-only. Create the "
+                               "tensor with graph.add_variable and write its first values with engine.write.")
     _check_conflicts(graph, cs, p, inst_v, inst_reads, inst_writes, inst_field)
 
     # a field is contiguous if its pieces follow each other in one tile's memory
@@ -304,6 +311,15 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
     plan = ComputePlan(cs, groups, gather, gather_run, scatter, vtiles, cycles, buffer_bytes)
     plan.phases = _execute_phases(spec, num_tiles, plan)
     return plan
+
+
+def _constant_written(graph, starts):
+    """Index of the first run start that lies in a constant, or None."""
+    if not starts.size or not any(v.is_constant for v in graph.variables):
+        return None
+    constant = np.array([v.is_constant for v in graph.variables], bool)
+    hit = np.flatnonzero(constant[graph.variable_of(starts)])
+    return int(hit[0]) if hit.size else None
 
 
 def _shared_inputs(views, inst_tile, candidates) -> dict:
@@ -507,6 +523,10 @@ class Lowering:
             raise CopyOverlapError(f"{name}: source and destination share elements, e.g. "
                                    f"{self.graph.describe_element(first)}; copy through a temporary tensor "
                                    "instead")
+        written = _constant_written(self.graph, dp.start)
+        if written is not None:
+            raise ProgramError(f"{name}: the destination is constant "
+                               f"{self.graph.describe_element(dp.start[written])}; constants are read-only")
         pair = self_overlap(dp.start, dp.end)
         if pair:
             first = max(dp.start[pair[0]], dp.start[pair[1]])

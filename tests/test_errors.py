@@ -278,3 +278,18 @@ def test_no_64_bit_dtypes(spec):
     g = ipukit.Graph(spec)
     with pytest.raises(TypeError, match="no 64-bit arithmetic"):
         g.add_variable(4, "float64")
+
+
+def test_constants_are_read_only_on_the_tiles_too(spec):
+    g = ipukit.Graph(spec)
+    c = g.add_constant(np.ones(4, np.float32), name="c")
+    x = g.add_variable(4, name="x")
+    g.set_tile_mapping(c, 0)
+    g.set_tile_mapping(x, 1)
+    cs = g.add_compute_set("overwrite")
+    g.add_vertex(cs, C.fill, tile=0, out=c[1:], value=5.0)
+    with pytest.raises(VertexFieldError, match=r"field 'out' writes to constant 'c'\[1\]"):
+        Engine(g, Execute(cs))
+    with pytest.raises(ProgramError, match=r"destination is constant 'c'\[0\]"):
+        Engine(g, Copy(x, c))
+    Engine(g, Copy(c, x))                      # reading a constant is fine
