@@ -92,7 +92,8 @@ class Placement:
     """Where a tensor's elements sit in the flat SRAM, for host reads and writes.
 
     Runs of consecutive elements are copied as slices; a tensor scattered in
-    many small runs gets an element index instead.
+    many short runs gets an element index instead (a few bytes per element, but
+    one NumPy call rather than a Python loop over thousands of tiny slices).
     """
     dtype: np.dtype
     shape: tuple
@@ -102,10 +103,12 @@ class Placement:
     tiles: np.ndarray      # (runs,) tile of each run
     index: np.ndarray | None = None
 
-    SLICES = 512           # up to this many runs, copy slice by slice
+    SLICES = 512           # copy slice by slice up to this many runs...
+    SHORT = 64             # ...or when runs are this long on average
 
     def __post_init__(self):
-        if len(self.n) > self.SLICES:      # runs are sorted by position and cover the tensor
+        runs = len(self.n)
+        if runs > self.SLICES and self.n.sum() < self.SHORT * runs:   # runs sorted by position, covering all
             within = np.arange(int(self.n.sum())) - np.repeat(self.pos, self.n)
             self.index = np.repeat(self.offset // self.dtype.itemsize, self.n) + within
 

@@ -14,6 +14,8 @@ plans every exchange as flat byte runs and groups vertices by codelet.  Then::
 """
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 
 from . import _env
@@ -58,9 +60,12 @@ class Engine:
         self.steps = lowering.steps
         self._placement = lowering.placement
 
-        # One flat byte array holds every tile's SRAM; np.zeros commits pages lazily,
-        # so only the bytes a program touches cost host memory.
-        self.sram = np.zeros((graph.num_tiles, self.stride), np.uint8)   # (tiles, sram bytes)
+        # One flat byte array holds every tile's SRAM. An anonymous mapping is zero-filled
+        # and commits 4 KiB pages only when touched (NumPy would ask for 2 MiB huge pages,
+        # committing whole SRAMs as soon as each tile is touched), so a program costs host
+        # memory in proportion to the bytes it uses.
+        self._sram_buffer = mmap.mmap(-1, graph.num_tiles * self.stride)
+        self.sram = np.frombuffer(self._sram_buffer, np.uint8).reshape(graph.num_tiles, self.stride)
         self._mem = self.sram.reshape(-1)
         for var in graph.variables:
             if var.is_constant:
