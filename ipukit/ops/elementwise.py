@@ -16,7 +16,7 @@ from .. import cost
 from ..programs import Execute, Sequence
 from ..tensor import Tensor
 from . import codelets as K
-from .layout import broadcast_view, element_tiles, grain_bounds, replicate, store_with_order, tile_order
+from .layout import Picker, broadcast_view, element_tiles, grain_bounds, replicate, store_with_order, tile_order
 
 
 def map_elementwise(g, codelet, inputs: dict, outputs=("out",), like: Tensor | None = None,
@@ -67,7 +67,7 @@ def map_elementwise(g, codelet, inputs: dict, outputs=("out",), like: Tensor | N
         if t.size < n:                      # a broadcast operand: one copy per tile, then local views
             small[field] = t
         else:
-            flats[field] = broadcast_view(t, shape).flatten()
+            flats[field] = Picker(broadcast_view(t, shape).flatten())
     views, copy = replicate(g, small, [tile for tile, _, _ in groups], name)
     if copy is not None:
         program.append(copy)
@@ -78,21 +78,14 @@ def map_elementwise(g, codelet, inputs: dict, outputs=("out",), like: Tensor | N
         bounds = grain_bounds(hi - lo, g.spec.workers_per_tile, grain)
         for c0, c1 in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             pos = order[lo + c0:lo + c1]
-            fields = {f: _take(flat, pos) for f, flat in flats.items()}
+            fields = {f: pick(pos) for f, pick in flats.items()}
             for f, (views, source) in replicas.items():
-                fields[f] = _take(views[tile].flatten(), source[pos])
+                fields[f] = Picker(views[tile].flatten())(source[pos])
             for f, (_, store) in outs.items():
                 fields[f] = store[lo + c0:lo + c1]
             g.add_vertex(cs, codelet, tile=tile, **fields, **scalars)
     program.append(Execute(cs))
     return {f: view for f, (view, _) in outs.items()}, program[0] if len(program) == 1 else Sequence(*program)
-
-
-def _take(flat: Tensor, pos: np.ndarray) -> Tensor:
-    """``flat[pos]``, as a slice (a cheap strided view) when ``pos`` is a run."""
-    if pos.size and pos[-1] - pos[0] + 1 == pos.size and (pos.size == 1 or (np.diff(pos) == 1).all()):
-        return flat[int(pos[0]):int(pos[-1]) + 1]
-    return flat[pos]
 
 
 def _binary(codelet, g, a, b, name):

@@ -126,6 +126,23 @@ def is_resident(g, t: Tensor, tile: int) -> bool:
     return int((e - s)[tiles == tile].sum()) == t.size
 
 
+class Picker:
+    """Sub-views of a 1-D tensor by positions, made cheaply: a slice when the
+    positions are a run (a strided view: fast to compile), else an index into the
+    tensor's ids, listed once rather than for every sub-view."""
+
+    def __init__(self, flat: Tensor):
+        self.flat = flat
+        self._ids = None
+
+    def __call__(self, pos: np.ndarray) -> Tensor:
+        if pos.size and pos[-1] - pos[0] + 1 == pos.size and (pos.size == 1 or (np.diff(pos) == 1).all()):
+            return self.flat[int(pos[0]):int(pos[-1]) + 1]
+        if self._ids is None:
+            self._ids = self.flat.ids.reshape(-1)
+        return Tensor(self.flat.graph, self._ids[pos], self.flat.dtype, f"{self.flat.name}[<{pos.size} picked>]")
+
+
 def broadcast_view(t: Tensor, shape) -> Tensor:
     """``t`` repeated to ``shape`` by NumPy's broadcasting rules: a view, no data."""
     try:

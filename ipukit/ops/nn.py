@@ -66,12 +66,16 @@ def map_rows(g, codelet, x: Tensor, name: str, per_tile: dict | None = None, **s
     if copy is not None:
         program.append(copy)
     cs = g.add_compute_set(name)
+    ids2 = None
     for tile, lo, hi in zip(tiles_used.tolist(), starts.tolist(), ends.tolist()):
         bounds = split_bounds(hi - lo, min(g.spec.workers_per_tile, hi - lo))
         for r0, r1 in zip((lo + bounds[:-1]).tolist(), (lo + bounds[1:]).tolist()):
             idx = row_order[r0:r1]
-            a = x2[int(idx[0]):int(idx[-1]) + 1] if idx[-1] - idx[0] + 1 == idx.size and \
-                (np.diff(idx) == 1).all() else x2[idx]
+            if idx[-1] - idx[0] + 1 == idx.size and (np.diff(idx) == 1).all():
+                a = x2[int(idx[0]):int(idx[-1]) + 1]
+            else:                           # rows picked from here and there: index the ids once
+                ids2 = x2.ids if ids2 is None else ids2
+                a = Tensor(g, ids2[idx], x.dtype, f"{x.name}[<{idx.size} rows>]")
             fields = {f: views[tile] for f, views in extra.items()}
             g.add_vertex(cs, codelet, tile=tile, a=a, out=store2[r0:r1], **fields, **scalars)
     program.append(Execute(cs))

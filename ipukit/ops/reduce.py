@@ -22,7 +22,7 @@ import numpy as np
 from ..programs import Execute, Sequence
 from ..tensor import Tensor
 from . import codelets as K
-from .layout import element_tiles, map_runs, map_segments, store_with_order
+from .layout import Picker, element_tiles, map_runs, map_segments, store_with_order
 
 OPS = ("sum", "mean", "max")
 
@@ -158,11 +158,11 @@ def _add_stage(g, codelet, name, source: Tensor, order, chunks, owner_sorted, ou
     offs = np.cumsum(sizes) - sizes
     map_segments(g, const, offs, sizes, [t for t, _, _ in segs])
     cs = g.add_compute_set(name)
+    pick = Picker(source)
     done = 0
     for (tile, lo, hi), (_, st, _), off in zip(chunks, segs, offs.tolist()):
         pos = order[lo:hi]
-        a = source[int(pos[0]):int(pos[-1]) + 1] if pos[-1] - pos[0] + 1 == pos.size and \
-            (np.diff(pos) == 1).all() else source[pos]
+        a = pick(pos)
         s = st.size - 1
         g.add_vertex(cs, codelet, tile=tile, a=a, starts=const[off:off + st.size],
                      out=out_store[done:done + s], **scalars)
