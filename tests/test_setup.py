@@ -20,3 +20,16 @@ def test_binder_pins_python_and_installs_the_kit():
 
 def test_ci_runs_the_readme_test_command():
     assert (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1] == "exec python3 kit.py test"
+
+
+def test_lab_command_sets_up_once_and_starts_jupyterlab_twice():
+    """`kit.py lab` is idempotent: a second run finds the environment ready and starts JupyterLab."""
+    import subprocess
+    import sys
+    for _ in range(2):
+        r = subprocess.run([sys.executable, str(ROOT / "kit.py"), "lab", "--version"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=1800)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert "[ipukit] environment is up to date" in r.stdout
+    assert "[ipukit] starting JupyterLab on notebooks/00_why_ipu.ipynb" in r.stdout
+    assert r.stdout.strip().splitlines()[-1][0].isdigit()          # JupyterLab's version number
