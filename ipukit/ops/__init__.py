@@ -18,7 +18,7 @@ add, sub, mul, div, scale, exp,        popops::add, sub, mul, div, scale,
 map_elementwise                        exp, popops::map
 reduce_sum, reduce_mean, reduce_max    popops::reduce
 relu, gelu, sigmoid, tanh, softmax,    popnn::nonLinearity, popnn::softmax
-layer_norm                             popnn layer norm
+layer_norm, map_rows                   popnn layer norm
 lstm_cell, attention                   popnn::lstm (one step); attention
 =====================================  ======================================
 """
