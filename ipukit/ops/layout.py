@@ -4,7 +4,7 @@ Every op here follows the same rule as PopLibs: the work on an element is done b
 the tile that holds it, so a tensor's tile mapping decides where an op computes,
 and outputs are laid out like the inputs they come from.  The helpers below work
 on whole arrays of element ids (never one element at a time in Python), so an
-op over a million elements builds in a fraction of a second.
+op over a million elements builds in under a second.
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from .. import codelets as C
 from ..programs import Execute, Sequence
 from ..tensor import Tensor
 from .codelets import reduce_partials_half
-from .layout import map_runs, map_segments
+from .layout import map_segments
 from .planner import Geometry, MatmulPlan, plan_matmul
 
 
@@ -56,7 +56,8 @@ def matmul(g, a: Tensor, b: Tensor, name: str = "matmul", plan: MatmulPlan | Non
     """``a @ b`` as NumPy's ``matmul`` computes it; returns ``(out, program)``.
 
     ``a`` (M x K) and ``b`` (K x N) may also be batches (B x M x K) and (B x K x N);
-    a batch times a matrix is folded into one bigger matmul.  float32 inputs give
+    a batch times a matrix is folded into one bigger matmul ((B*M) x K times
+    K x N: plan it so).  float32 inputs give
     a float32 result; float16 inputs are multiplied in float32 (AMP FP16.32) and
     the result is rounded to float16.  ``plan`` defaults to
     ``plan_matmul(g.spec, M, K, N, ...)``.
@@ -129,14 +130,10 @@ def create_matmul_inputs(g, m: int, k: int, n: int, plan: MatmulPlan | None = No
         # panels of columns, one per vertex, each contiguous
         pos, block_start = panel_positions(geo.kbnd, geo.nbnd, 1, geo.cv)
         store = g.add_variable(bsz * k * n, plan.dtype, name=f"{name}/B")
-        tiles = np.empty(bsz * k * n, np.int64)
-        sizes = np.diff(geo.kbnd)[:, None] * np.diff(geo.nbnd)[None, :]
-        for b in range(bsz):
-            for d in range(geo.sk):
-                for j in range(geo.sn):
-                    s = b * k * n + block_start[d, j]
-                    tiles[s:s + sizes[d, j]] = geo.tile_of(b, geo.b_hosts[d, j], j, d)
-        map_runs(g, store, tiles)
+        b, d, j = (x.ravel() for x in np.meshgrid(np.arange(bsz), np.arange(geo.sk), np.arange(geo.sn),
+                                                  indexing="ij"))
+        sizes = np.diff(geo.kbnd)[d] * np.diff(geo.nbnd)[j]
+        map_segments(g, store, b * k * n + block_start[d, j], sizes, geo.tile_of(b, geo.b_hosts[d, j], j, d))
         ids = store.ids.reshape(bsz, k * n)[:, pos.reshape(-1)].reshape(bsz, k, n)
         bt = Tensor(g, ids, store.dtype, f"{name}/B")
     if batch is None:
@@ -214,7 +211,6 @@ def _build(g, plan: MatmulPlan, a3: Tensor, b3: Tensor, name: str):
         a_view[u] = a3[b, rows, depth]
         blk_b = b3[b, depth, cols]
         b_view[u] = [blk_b[:, slice(*c)] for c in _parts(blk_b.shape[1], geo.cv)]
-    program = []
 
     # partial products: one vertex per panel, in the order the plan priced
     mm = g.add_compute_set(f"{name}/partial products")
@@ -232,7 +228,7 @@ def _build(g, plan: MatmulPlan, a3: Tensor, b3: Tensor, name: str):
         else:
             ov = c_store[int(c_base[u]) + o0:int(c_base[u]) + o1]
         g.add_vertex(mm, codelet, tile=int(geo.tile[u]), a=av, b=bv, out=ov.reshape(int(prow[x]), int(pcol[x])))
-    program.append(Execute(mm))
+    program = [Execute(mm)]
 
     if geo.reduce:
         red = g.add_compute_set(f"{name}/reduce")

@@ -180,8 +180,10 @@ class MatmulPlan:
                  f"K in {sk} (up to {kb})",
                  f"  = {sm} x {sn} x {sk} = {self.tiles_per_group} tiles per group"
                  + (f"; {self.groups} groups, {self.layers} batch element(s) each" if self.batch > 1 else "")]
+        per = " per batch element" if self.layers > 1 else " (one per worker)" \
+            if rv * cv == spec.workers_per_tile else ""
         lines.append(f"  each tile: A block {mb} x {kb} @ B block {kb} x {nb} -> {mb} x {nb}, as "
-                     f"{rv} x {cv} = {rv * cv} vertices (one per worker)")
+                     f"{rv} x {cv} = {rv * cv} vertices{per}")
         if self.needs_reduction:
             what = f"the {sk} partials of each output block are summed by their {sk} tiles" if sk > 1 \
                 else "float32 results are rounded to float16"
