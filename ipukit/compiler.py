@@ -17,7 +17,7 @@ from .errors import (CopyOverlapError, HostTransferError, MappingError, ProgramE
 from .exchange import Plan, merge_runs
 from .graph import ComputeSet, HostStream
 from .memory import CATEGORIES, DataRuns, MemoryReport, align_up, allocate_data
-from .pieces import first_overlap, locate, self_overlap
+from .pieces import first_overlap, locate, self_overlap, sorted_unique
 from .programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence
 from .tensor import Tensor
 
@@ -536,7 +536,7 @@ class Lowering:
             raise WriteConflictError(f"{name}: the destination lists {self.graph.describe_element(first)} "
                                      "more than once")
         # cut both sides at every piece boundary of either side
-        bounds = np.union1d(sp.pos, dp.pos)
+        bounds = sorted_unique(np.concatenate([sp.pos, dp.pos]))
         lengths = np.diff(np.append(bounds, src.size))
         isz = src.dtype.itemsize
         si = np.searchsorted(sp.pos, bounds, side="right") - 1

@@ -22,7 +22,7 @@ from . import _env
 from .compiler import IF, REPEAT, SEQ, STEP, WHILE, Lowering, check_host_array, plan_layout
 from .errors import HostTransferError, ProgramError, StepBudgetError
 from .graph import Graph
-from .pieces import id_runs
+from .pieces import id_runs, sorted_unique
 from .profile import Profile
 from .programs import Program
 from .reference import ReferenceExecutor
@@ -108,7 +108,7 @@ class Engine:
         t = self._tensor(t, "engine.write")
         arr = check_host_array(t, values, f"engine.write('{t.name}')")
         starts, lengths = id_runs(t)
-        var_idx = np.unique(self.graph.variable_of(np.concatenate([starts, starts + lengths - 1])))
+        var_idx = sorted_unique(self.graph.variable_of(np.concatenate([starts, starts + lengths - 1])))
         const = [self.graph.variables[i].name for i in var_idx if self.graph.variables[i].is_constant]
         if const:
             raise HostTransferError(f"engine.write('{t.name}'): '{const[0]}' is a constant; its values are "

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import MappingError, VertexFieldError
+from .pieces import id_runs, sorted_unique, split_runs
 from .spec import GC2, IPUSpec
 from .tensor import Tensor, ipu_dtype
 from .tilemap import TileLookup, TileMap
@@ -193,7 +194,6 @@ class Graph:
         ``tile`` may also be a mapping as returned by :meth:`tile_mapping` (a list,
         indexed by tile, of ``(start, end)`` intervals of ``t`` flattened).
         """
-        from .pieces import id_runs, split_runs
         self._own(t)
         if isinstance(tile, (list, tuple)):
             if len(tile) > self.num_tiles:
@@ -215,12 +215,11 @@ class Graph:
 
     def _assign_by_position(self, t: Tensor, intervals, tiles) -> None:
         """Map positions ``[s, e)`` of ``t`` flattened to the given tiles."""
-        from .pieces import id_runs, split_runs
         if len(intervals) == 0:
             return
         starts, lengths = id_runs(t)
         pos = np.cumsum(lengths) - lengths
-        cuts = np.unique(intervals.reshape(-1))
+        cuts = sorted_unique(intervals)
         piece_pos, piece_len, run = split_runs(pos, lengths, cuts)
         piece_start = starts[run] + (piece_pos - pos[run])
         order = np.argsort(intervals[:, 0], kind="stable")
@@ -258,7 +257,6 @@ class Graph:
 
     def tile_runs(self, t: Tensor):
         """``t`` flattened, cut where the tile changes: (positions, lengths, tiles)."""
-        from .pieces import id_runs, split_runs
         starts, lengths = id_runs(t)
         pos = np.cumsum(lengths) - lengths
         piece_start, piece_len, run = split_runs(starts, lengths, self.tile_map.starts)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .pieces import sorted_unique
+
 CATEGORIES = ("data", "vertex state", "exchange buffers")
 
 
@@ -56,7 +58,7 @@ def allocate_data(graph):
     spec, num_tiles = graph.spec, graph.num_tiles
     n_ids = graph.num_ids
     bases = np.array([v.base for v in graph.variables if v.size], np.int64)
-    starts = np.union1d(graph.tile_map.starts, bases)
+    starts = sorted_unique(np.concatenate([graph.tile_map.starts, bases]))
     starts = starts[starts < n_ids]
     lengths = np.diff(np.append(starts, n_ids))
     tiles = graph.tile_map.lookup(starts).astype(np.int64)

@@ -61,6 +61,14 @@ def split_runs(starts, lengths, breaks):
     return pstart, pend - pstart, run
 
 
+def sorted_unique(values) -> np.ndarray:
+    """``np.unique`` by sorting: NumPy 2's hash-based unique is many times slower on big arrays."""
+    s = np.sort(np.asarray(values).reshape(-1))
+    if s.size:
+        s = s[np.concatenate(([True], s[1:] != s[:-1]))]
+    return s
+
+
 def merge_consecutive(starts, lengths):
     """Join runs where one ends exactly where the next begins."""
     if starts.size <= 1:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .pieces import sorted_unique
+
 _EMPTY = np.zeros(0, np.int64)
 
 
@@ -77,7 +79,7 @@ class TileMap:
                 dense[s:e] = t
             self._set_dense(dense)
             return
-        bounds = np.unique(np.concatenate([self._starts, a, b[b < self.size]]))
+        bounds = sorted_unique(np.concatenate([self._starts, a, b[b < self.size]]))
         run = np.searchsorted(a, bounds, side="right") - 1
         covered = (run >= 0) & (bounds < b[np.maximum(run, 0)])
         old = self._tiles[np.searchsorted(self._starts, bounds, side="right") - 1]

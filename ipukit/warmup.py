@@ -2,7 +2,7 @@
 
     python -m ipukit.warmup
 
-Binder's build step and ``kit.py`` run this once, so the first notebook cell
+Binder's build step and ``kit.py`` run this once (built-in codelets and ``ipukit.ops``), so the first notebook cell
 does not pause for numba.  It builds one small graph that uses every
 built-in codelet and runs it on the compiled backend.
 """
@@ -49,5 +49,17 @@ def warm_up(verbose: bool = True) -> float:
     return seconds
 
 
+def warm_up_all(verbose: bool = True) -> float:
+    """The built-in codelets and those of ``ipukit.ops``."""
+    from .ops.warmup import warm_up as warm_up_ops
+    start = time.perf_counter()
+    warm_up(verbose=False)
+    warm_up_ops(verbose=False)
+    seconds = time.perf_counter() - start
+    if verbose:
+        print(f"ipukit: built-in and ops codelets compiled and cached in {seconds:.1f} s")
+    return seconds
+
+
 if __name__ == "__main__":
-    warm_up()
+    warm_up_all()
