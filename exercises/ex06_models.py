@@ -45,7 +45,7 @@ def mlp_forward(graph, x, w1, b1, w2, b2):
     one more row of weights), plus one for the ReLU.
 
     About 8 lines.  Each op of ``ipukit.ops`` adds at least one superstep; adding a
-    bias adds two (a copy of the bias to every tile, then the add).  Can the
+    bias to a batch of rows adds two (a copy of the bias to every tile, then the add).  Can the
     matrix products do the bias adds for you?  Useful: ``ops.matmul``,
     ``ops.relu``, ``ipukit.concat`` (joins views, copies nothing),
     ``graph.add_constant`` and ``graph.map_linearly``, ``ipukit.Sequence``.
