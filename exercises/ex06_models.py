@@ -44,10 +44,10 @@ def mlp_forward(graph, x, w1, b1, w2, b2):
     supersteps as the two matrix products need on their own (each with room for
     one more row of weights), plus one for the ReLU.
 
-    About 8 lines.  Each op of ``ipukit.ops`` adds at least one superstep; adding a
-    bias to a batch of rows adds two (a copy of the bias to every tile, then the add).  Can the
-    matrix products do the bias adds for you?  Useful: ``ops.matmul``,
-    ``ops.relu``, ``ipukit.concat`` (joins views, copies nothing),
+    About 8 lines.  Each op of ``ipukit.ops`` adds at least one superstep; adding
+    a bias to a batch of rows adds two (a copy of the bias to every tile, then the
+    add).  Can the matrix products do the bias adds for you?  Useful:
+    ``ops.matmul``, ``ops.relu``, ``ipukit.concat`` (joins views, copies nothing),
     ``graph.add_constant`` and ``graph.map_linearly``, ``ipukit.Sequence``.
     """
     raise NotImplementedError("Exercise 06.2: build relu(x @ w1 + b1) @ w2 + b2 and return (logits, program)")
