@@ -195,3 +195,25 @@ def test_a_plan_for_other_shapes_or_dtypes_is_refused():
         ops.matmul(g, a, b2, plan=ops.plan_matmul(spec, 4, 4, 5))
     with pytest.raises(TypeError, match="int32"):
         ops.plan_matmul(spec, 4, 4, 4, dtype="int32")
+
+
+def _divisor_like_splits(m, n, k, tiles):
+    for sm in range(1, min(m, tiles) + 1):
+        for sn in range(1, min(n, tiles // sm) + 1):
+            for sk in range(1, min(k, tiles // (sm * sn)) + 1):
+                yield sm, sn, sk
+
+
+@pytest.mark.parametrize("m, k, n, budget", [(128, 1024, 128, 0.35), (128, 512, 128, 0.26),
+                                             (64, 256, 96, 0.1), (200, 64, 48, 0.6)])
+def test_planner_finds_the_best_split_that_fits(m, k, n, budget):
+    """Brute force over every split, priced exactly: the planner's choice is as fast as the best one."""
+    spec = ipukit.GC2.replace(tiles=16)
+    best = None
+    for splits in _divisor_like_splits(m, n, k, spec.tiles):
+        plan = ops.plan_matmul(spec, m, k, n, splits=splits, available_memory_proportion=budget,
+                               check_memory=False)
+        if plan.fits and (best is None or plan.cycles < best.cycles):
+            best = plan
+    chosen = ops.plan_matmul(spec, m, k, n, available_memory_proportion=budget)
+    assert chosen.fits and chosen.cycles == best.cycles, (chosen.splits, chosen.cycles, best.splits, best.cycles)

@@ -479,7 +479,12 @@ def _quick(spec, m, k, n, batch, dtype, cand, amp):
     V = r_of * c_of
     state = align_up(q * (V * cost.vertex_state_bytes(3, 0) + need * w * cost.vertex_state_bytes(2, 0)), al)
     reduce_buffers = (sk > 1) * q * w * align_up(sk * ln * 4, al)
-    buffers = np.maximum(reduce_buffers, align_up(gathered, al))
+    # For memory, a lower bound: when both A and B are cut, the host layout lets a tile
+    # keep one of its two blocks at home, so it receives at least the smaller one. The
+    # quick filter may let a split through that does not fit (the exact plan decides),
+    # but never drops one that does.
+    received = q * np.where((sn > 1) & (sm > 1), np.minimum(a, bb), (sn > 1) * a + (sm > 1) * bb)
+    buffers = np.maximum(reduce_buffers, align_up(received, al))
     partials = need * align_up(q * L * 4, al)
     output = align_up(q * np.where(need, s, L) * isz, al)
     held = align_up(q * a, al) + align_up(q * bb, al)              # a tile hosting both blocks
