@@ -244,23 +244,22 @@ def block_sparse_matmul(g, mask, block_size: int, n: int, placement: str = "bala
     out_store, out = _panel_store(g, mb, bs, panels, f"{name}/out")
     for i in range(mb):
         g.set_tile_mapping(out_store[i * bs * n:(i + 1) * bs * n], int(home[i]))
-    partial_pieces = [p for p in pieces if p.row in split]
-    partials = None
-    if partial_pieces:
-        partials = g.add_variable(len(partial_pieces) * bs * n, name=f"{name}/partial sums")
-        for j, p in enumerate(partial_pieces):
-            g.set_tile_mapping(partials[j * bs * n:(j + 1) * bs * n], p.tile)
+    slot = {}                                              # piece index -> its block of partial sums
+    for x, p in enumerate(pieces):
+        if p.row in split:
+            slot[x] = len(slot)
+    partials = g.add_variable(len(slot) * bs * n, name=f"{name}/partial sums") if slot else None
+    for x, j in slot.items():
+        g.set_tile_mapping(partials[j * bs * n:(j + 1) * bs * n], pieces[x].tile)
 
     b_ids = b.ids.reshape(kb, bs, n)
     products = g.add_compute_set(f"{name}/block products")
-    slot = {id(p): j for j, p in enumerate(partial_pieces)}
-    for p in pieces:
+    for x, p in enumerate(pieces):
         a_view = values[p.start:p.stop]
         ks = cols[p.start:p.stop]
+        store, base = (partials, slot[x] * bs * n) if x in slot else (out_store, p.row * bs * n)
         for c0, c1 in panels:
             b_view = Tensor(g, b_ids[ks][:, :, c0:c1], b.dtype, f"{name}/B[rows of blocks {_list(ks)}, {c0}:{c1}]")
-            base = slot[id(p)] * bs * n if p.row in split else p.row * bs * n
-            store = partials if p.row in split else out_store
             o = store[base + bs * c0:base + bs * c1].reshape(bs, c1 - c0)
             g.add_vertex(products, block_row_product, tile=p.tile, a=a_view, b=b_view, out=o)
     for i in np.flatnonzero(mask.sum(axis=1) == 0):
@@ -271,7 +270,7 @@ def block_sparse_matmul(g, mask, block_size: int, n: int, placement: str = "bala
     if split:
         reduction = g.add_compute_set(f"{name}/add partial sums")
         for i in sorted(split):
-            mine = [slot[id(p)] for p in pieces if p.row == i]
+            mine = [j for x, j in slot.items() if pieces[x].row == i]
             for c0, c1 in panels:
                 ids = np.stack([partials.ids[j * bs * n + bs * c0:j * bs * n + bs * c1] for j in mine])
                 g.add_vertex(reduction, reduce_rows, tile=int(home[i]),
@@ -311,10 +310,8 @@ def _place(mask, row_start, tiles, placement):
             stop = min(hi, int(row_start[row + 1]))
             pieces.append(Piece(row, lo, stop, t))
             lo = stop
-    for i in range(mb):                                    # a row's first piece is its home
-        first = next((p for p in pieces if p.row == i), None)
-        if first is not None:
-            home[i] = first.tile
+    for p in reversed(pieces):                             # a row's first piece is its home
+        home[p.row] = p.tile
     return pieces, home
 
 
@@ -358,16 +355,23 @@ class KernelCost:
 
 @dataclass(frozen=True)
 class SIMDCost:
-    """What a sequence of kernels costs on a :class:`SIMDMachine`."""
+    """What a sequence of kernels costs on a :class:`SIMDMachine`; kernel i runs ``runs[i]`` times."""
     kernels: tuple
+    runs: tuple = ()
+
+    def __post_init__(self):
+        if not self.runs:
+            object.__setattr__(self, "runs", (1,) * len(self.kernels))
+        if len(self.runs) != len(self.kernels):
+            raise ValueError(f"SIMDCost: {len(self.kernels)} kernels but {len(self.runs)} run counts")
 
     @property
     def cycles(self) -> int:
-        return int(np.ceil(sum(k.cycles for k in self.kernels)))
+        return int(np.ceil(sum(r * k.cycles for k, r in zip(self.kernels, self.runs))))
 
     def total(self, part: str) -> float:
         """Summed ``"compute_cycles"``, ``"useful_cycles"``, ``"memory_cycles"`` or ``"launch_cycles"``."""
-        return float(sum(getattr(k, part) for k in self.kernels))
+        return float(sum(r * getattr(k, part) for k, r in zip(self.kernels, self.runs)))
 
     @property
     def utilisation(self) -> float:
@@ -375,13 +379,13 @@ class SIMDCost:
         return self.total("useful_cycles") / compute if compute else 1.0
 
     def describe(self) -> str:
-        lines = [f"{'kernel':40}{'items':>7}{'compute':>10}{'of it padding':>15}{'memory':>9}{'launch':>8}"
-                 f"{'cycles':>9}"]
-        for k in self.kernels:
-            lines.append(f"{k.name[:39]:40}{k.items:>7,}{k.compute_cycles:>10,.0f}"
+        lines = [f"{'kernel (cycles of one run)':40}{'runs':>6}{'items':>7}{'compute':>10}{'of it padding':>15}"
+                 f"{'memory':>9}{'launch':>8}{'cycles':>9}"]
+        for k, r in zip(self.kernels, self.runs):
+            lines.append(f"{k.name[:39]:40}{r:>6,}{k.items:>7,}{k.compute_cycles:>10,.0f}"
                          f"{k.compute_cycles - k.useful_cycles:>15,.0f}{k.memory_cycles:>9,.0f}"
                          f"{k.launch_cycles:>8,}{k.cycles:>9,.0f}")
-        lines.append(f"{'total':40}{'':7}{self.total('compute_cycles'):>10,.0f}"
+        lines.append(f"{'total of all runs':40}{'':13}{self.total('compute_cycles'):>10,.0f}"
                      f"{self.total('compute_cycles') - self.total('useful_cycles'):>15,.0f}"
                      f"{self.total('memory_cycles'):>9,.0f}{self.total('launch_cycles'):>8,.0f}{self.cycles:>9,}")
         return "\n".join(lines)
@@ -480,7 +484,7 @@ class SIMDMachine:
         if profile is None:
             raise ValueError("SIMDMachine.price: run the engine first (engine.run()); the run decides which "
                              "steps execute and how often")
-        kernels = []
+        kernels, runs = [], []
         for record in profile.steps:
             step = engine.steps[record.index]
             if not record.count or step.kind not in ("execute", "copy"):
@@ -494,8 +498,9 @@ class SIMDMachine:
                 one = self.kernel(plan.vertex_cycles, [v.codelet.name for v in verts], nbytes, record.name)
             else:
                 one = self.kernel([], None, 2 * int(step.plan.nbytes.sum()), record.name)
-            kernels += [one] * record.count
-        return SIMDCost(tuple(kernels))
+            kernels.append(one)
+            runs.append(record.count)
+        return SIMDCost(tuple(kernels), tuple(runs))
 
     def grouped_conv(self, spec, batch: int, channels: int, size: int, out_channels: int, kernel: int = 3,
                      groups: int = 1, per_group: bool = True) -> SIMDCost:
@@ -519,8 +524,8 @@ class SIMDMachine:
         per_item = 2 * cg * kernel * kernel / spec.flops_per_cycle("float32")
         nbytes = 4 * (batch * cg * size * size + og * cg * kernel * kernel + items)
         if per_group:
-            one = self.kernel(np.full(items, per_item), None, nbytes, f"group of {og} filters")
-            return SIMDCost((one,) * groups)
+            one = self.kernel(np.full(items, per_item), None, nbytes, f"one group of {og} filters")
+            return SIMDCost((one,), (groups,))
         return SIMDCost((self.kernel(np.full(items * groups, per_item), None, nbytes * groups,
                                      f"all {groups} groups"),))
 

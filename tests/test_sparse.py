@@ -161,6 +161,9 @@ def test_kernel_cost_is_launch_plus_the_longer_of_compute_and_memory():
     assert m.kernel([10, 10], nbytes=400).cycles == 100 + 100
     assert m.kernel([300, 10], nbytes=400).cycles == 100 + 300
     assert sparse.SIMDCost((m.kernel([1]), m.kernel([3]))).cycles == 200 + 4
+    assert sparse.SIMDCost((m.kernel([1]),), (5,)).cycles == 5 * 101
+    with pytest.raises(ValueError, match="run counts"):
+        sparse.SIMDCost((m.kernel([1]),), (1, 2))
 
 
 def test_like_has_the_same_peak_as_the_ipu():
@@ -187,7 +190,7 @@ def test_price_uses_the_engines_vertices():
     eng = ipukit.Engine(g, ipukit.Repeat(3, ipukit.Execute(cs)))
     profile = eng.run()
     priced = sparse.SIMDMachine.like(spec, memory=None).price(eng)
-    assert len(priced.kernels) == 3
+    assert priced.runs == (3,) and priced.cycles == 3 * priced.kernels[0].cycles
     assert priced.total("compute_cycles") == profile.compute_cycles
     assert priced.utilisation == 1.0
     machine = sparse.SIMDMachine.like(spec)
@@ -210,7 +213,7 @@ def test_grouped_conv_per_group_pays_a_launch_per_group():
     m = sparse.SIMDMachine.like(spec, memory=None)
     one = m.grouped_conv(spec, batch=1, channels=32, size=8, out_channels=32, groups=32)
     batched = m.grouped_conv(spec, batch=1, channels=32, size=8, out_channels=32, groups=32, per_group=False)
-    assert len(one.kernels) == 32 and len(batched.kernels) == 1
+    assert one.runs == (32,) and batched.runs == (1,)
     # 64 outputs per group on 96 lanes: one group each, of 2 * 1 * 9 FLOP at 16 FLOP per instruction
     assert one.kernels[0].compute_cycles == pytest.approx(6 * 18 / 16)
     assert one.cycles == pytest.approx(32 * (150 + 6 * 18 / 16), abs=1)
