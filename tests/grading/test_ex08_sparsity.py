@@ -74,8 +74,9 @@ def _greedy_makespan(costs, slots):
 
 def _check_balance(ex08, budget, costs, tiles, workers=6):
     answer = ex08.balance_items(list(costs), tiles, workers)
-    assert isinstance(answer, list) and len(answer) == tiles, \
-        f"expected a list of {tiles} tiles, got {type(answer).__name__} of length {len(answer)}"
+    assert isinstance(answer, (list, tuple)) and len(answer) == tiles, (
+        f"expected a list of {tiles} tiles, got {type(answer).__name__}"
+        + (f" of length {len(answer)}" if isinstance(answer, (list, tuple)) else ""))
     seen = []
     for t, per_tile in enumerate(answer):
         assert len(per_tile) == workers, f"expected {workers} worker lists on tile {t}, got {len(per_tile)}"
