@@ -49,15 +49,28 @@ def warm_up(verbose: bool = True) -> float:
     return seconds
 
 
+def warm_up_sparse() -> None:
+    """The block-sparse vertex of :mod:`ipukit.sparse`."""
+    from .sparse import block_row_product
+    g = Graph(GC2.replace(tiles=1))
+    a, b, out = g.add_variable((2, 2, 3)), g.add_variable((2, 3, 4)), g.add_variable((2, 4))
+    for t in (a, b, out):
+        g.set_tile_mapping(t, 0)
+    cs = g.add_compute_set("warm-up sparse")
+    g.add_vertex(cs, block_row_product, tile=0, a=a, b=b, out=out)
+    Engine(g, Execute(cs), backend="numba").run()
+
+
 def warm_up_all(verbose: bool = True) -> float:
-    """The built-in codelets and those of ``ipukit.ops``."""
+    """The built-in codelets and those of ``ipukit.ops`` and ``ipukit.sparse``."""
     from .ops.warmup import warm_up as warm_up_ops
     start = time.perf_counter()
     warm_up(verbose=False)
     warm_up_ops(verbose=False)
+    warm_up_sparse()
     seconds = time.perf_counter() - start
     if verbose:
-        print(f"ipukit: built-in and ops codelets compiled and cached in {seconds:.1f} s")
+        print(f"ipukit: built-in, ops and sparse codelets compiled and cached in {seconds:.1f} s")
     return seconds
 
 
