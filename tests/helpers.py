@@ -56,3 +56,16 @@ def engine_pair(graph, program, **kwargs):
 def write_all(engines, tensor, values):
     for e in engines:
         e.write(tensor, values)
+
+
+def run_both(g, prog, inputs):
+    """Run on both backends (requiring identical SRAM bytes); return the numba engine."""
+    engines = []
+    for backend in ("reference", "numba"):
+        eng = ipukit.Engine(g, prog, backend=backend)
+        for t, v in inputs.items():
+            eng.write(t, v)
+        eng.run()
+        engines.append(eng)
+    np.testing.assert_array_equal(engines[0].sram, engines[1].sram)
+    return engines[1]

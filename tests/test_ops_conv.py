@@ -7,6 +7,8 @@ from hypothesis import given, settings, strategies as st
 import ipukit
 from ipukit import ops
 
+from helpers import run_both
+
 SPEC = ipukit.GC2.replace(tiles=16)
 
 
@@ -25,18 +27,6 @@ def conv_loops(x, w, stride, pad, groups):
                 patch = xp[:, first:first + cg, i * stride:i * stride + kh, j * stride:j * stride + kw]
                 y[:, o, i, j] = (patch * w[o]).sum(axis=(1, 2, 3))
     return y
-
-
-def run_both(g, prog, inputs):
-    engines = []
-    for backend in ("reference", "numba"):
-        eng = ipukit.Engine(g, prog, backend=backend)
-        for t, v in inputs.items():
-            eng.write(t, v)
-        eng.run()
-        engines.append(eng)
-    np.testing.assert_array_equal(engines[0].sram, engines[1].sram)
-    return engines[1]
 
 
 @settings(max_examples=12)

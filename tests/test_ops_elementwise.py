@@ -10,19 +10,9 @@ import ipukit
 from ipukit import ops
 from ipukit.ops import codelets as K
 
+from helpers import run_both
+
 SPEC = ipukit.GC2.replace(tiles=8)
-
-
-def run_both(g, prog, inputs):
-    engines = []
-    for backend in ("reference", "numba"):
-        eng = ipukit.Engine(g, prog, backend=backend)
-        for t, v in inputs.items():
-            eng.write(t, v)
-        eng.run()
-        engines.append(eng)
-    np.testing.assert_array_equal(engines[0].sram, engines[1].sram)
-    return engines[1]
 
 
 def map_somehow(g, t, how, rng):

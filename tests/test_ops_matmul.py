@@ -12,18 +12,7 @@ import ipukit
 from ipukit import ops
 from ipukit.errors import TileMemoryError
 
-
-def run_both(g, prog, inputs):
-    engines = []
-    for backend in ("reference", "numba"):
-        eng = ipukit.Engine(g, prog, backend=backend)
-        for t, v in inputs.items():
-            eng.write(t, v)
-        eng.run()
-        engines.append(eng)
-    ref, fast = engines
-    np.testing.assert_array_equal(ref.sram, fast.sram)
-    return fast
+from helpers import run_both
 
 
 def values(rng, shape, dtype="float32"):

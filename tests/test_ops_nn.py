@@ -6,19 +6,9 @@ from hypothesis import given, settings, strategies as st
 import ipukit
 from ipukit import ops
 
+from helpers import run_both
+
 SPEC = ipukit.GC2.replace(tiles=8)
-
-
-def run_both(g, prog, inputs):
-    engines = []
-    for backend in ("reference", "numba"):
-        eng = ipukit.Engine(g, prog, backend=backend)
-        for t, v in inputs.items():
-            eng.write(t, v)
-        eng.run()
-        engines.append(eng)
-    np.testing.assert_array_equal(engines[0].sram, engines[1].sram)
-    return engines[1]
 
 
 def softmax_numpy(x, scale=1.0):

@@ -7,20 +7,10 @@ from hypothesis import given, settings, strategies as st
 import ipukit
 from ipukit import ops
 
+from helpers import run_both
+
 SPEC = ipukit.GC2.replace(tiles=8)
 REFERENCE = {"sum": np.sum, "mean": np.mean, "max": np.max}
-
-
-def run_both(g, prog, inputs):
-    engines = []
-    for backend in ("reference", "numba"):
-        eng = ipukit.Engine(g, prog, backend=backend)
-        for t, v in inputs.items():
-            eng.write(t, v)
-        eng.run()
-        engines.append(eng)
-    np.testing.assert_array_equal(engines[0].sram, engines[1].sram)
-    return engines[1]
 
 
 @settings(max_examples=25)
