@@ -1,4 +1,5 @@
 """Open a course notebook in a real JupyterLab with a real browser, run it, move a slider."""
+import json
 import os
 import time
 from pathlib import Path
@@ -36,7 +37,9 @@ def test_run_all_cells_and_move_a_slider(jupyterlab, browser_executable, tmp_pat
             wait_until(lambda: page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count()
                        or "Idle" in page.inner_text(".jp-StatusBar-Widget"), 120, "the kernel to start")
 
-            code_cells = page.locator(".jp-Notebook .jp-CodeCell").count()
+            code_cells = sum(c["cell_type"] == "code" for c in json.loads(before)["cells"])
+            wait_until(lambda: page.locator(".jp-Notebook .jp-CodeCell").count() == code_cells, 120,
+                       "every cell to render")
             page.click("li.lm-MenuBar-item:has-text('Run')")
             page.click("li.lm-Menu-item:has-text('Run All Cells')")
 
