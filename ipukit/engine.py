@@ -9,8 +9,9 @@ plans every exchange as flat byte runs and groups vertices by codelet.  Then::
 
 ``run()`` in pseudo-code, for each step the program reaches::
 
-    Execute(cs):  exchange fields in; sync; every vertex computes on its tile; exchange outputs back
-    Copy(a, b):   sync; exchange (or on-tile copy)
+    Execute(cs):  [sync, exchange fields in]; sync, every vertex computes on its tile;
+                  [sync, exchange outputs back]        (bracketed phases only when needed)
+    Copy(a, b):   sync; on-tile part and exchange
 """
 from __future__ import annotations
 
