@@ -252,7 +252,7 @@ def course(quick):
         total = 0.0
         for nb in notebooks:
             seconds = float(subprocess.check_output([sys.executable, "-c", NOTEBOOK, str(nb), str(nb.parent)],
-                                                    text=True, env=env).split()[-1])
+                                                    text=True, env=env, stderr=subprocess.DEVNULL).split()[-1])
             total += seconds
             figures[f"{label} cache: {nb.stem}, s"] = seconds
         figures[f"{label} cache: all {len(notebooks)} notebooks, s"] = total
