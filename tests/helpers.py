@@ -2,7 +2,6 @@
 import numpy as np
 
 import ipukit
-from ipukit import codelets as C
 
 
 def elementwise_graph(spec, codelet, n, chunks, mapping=None, **scalars):

@@ -9,7 +9,6 @@ from ipukit.errors import (CodeletError, CopyOverlapError, HostTransferError, IP
                            ProgramError, StepBudgetError, TileMemoryError, VertexFieldError,
                            WriteConflictError)
 
-from helpers import counter_loop
 
 
 def test_all_errors_are_ipu_errors():

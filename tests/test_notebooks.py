@@ -1,6 +1,5 @@
 """Every notebook of the course runs top to bottom, headless, with the solutions wired in."""
 import json
-import os
 import time
 from pathlib import Path
 

@@ -1,8 +1,6 @@
 """The profile: totals consistent with the steps, compact under Repeat, readable and serialisable."""
 import json
 
-import numpy as np
-
 import ipukit
 from ipukit import Engine, Execute, Repeat, Sequence
 from ipukit import codelets as C

@@ -4,7 +4,6 @@ import os
 import time
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).parents[2]
 NOTEBOOK = os.environ.get("IPUKIT_BROWSER_NOTEBOOK", "notebooks/02_bsp.ipynb")
