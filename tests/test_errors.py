@@ -10,7 +10,6 @@ from ipukit.errors import (CodeletError, CopyOverlapError, HostTransferError, IP
                            WriteConflictError)
 
 
-
 def test_all_errors_are_ipu_errors():
     for cls in (CodeletError, CopyOverlapError, HostTransferError, MappingError, ProgramError,
                 StepBudgetError, TileMemoryError, VertexFieldError, WriteConflictError):
