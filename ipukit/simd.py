@@ -1,0 +1,256 @@
+"""A lock-step (SIMD) machine, as a model to compare MIMD tiles with.
+
+:class:`SIMDMachine` prices work on a GPU-like machine under stated assumptions
+(see its docstring): items are dealt to lanes in order; a group of ``lanes``
+items runs in lock-step and lasts as long as its longest item (shorter lanes are
+masked off: padding); items of different kinds in one group run one kind after
+another (divergence); each kernel pays a launch, and reads and writes its data
+from a memory with a V100's ratio of bandwidth to compute.  It is a model, not
+an emulator: only the IPU side of a comparison is run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+@dataclass(frozen=True)
+class KernelCost:
+    """One kernel on a :class:`SIMDMachine`, in the machine's cycles."""
+    name: str
+    items: int
+    compute_cycles: float     # lock-step: every group as long as its longest item (per kind)
+    useful_cycles: float      # the same work with no lane ever waiting: sum of work / lanes
+    memory_cycles: float      # bytes to and from memory / bandwidth
+    launch_cycles: int
+
+    @property
+    def cycles(self) -> float:
+        """Launch, then compute and memory overlapped: whichever is longer (the roofline)."""
+        return self.launch_cycles + max(self.compute_cycles, self.memory_cycles)
+
+    @property
+    def utilisation(self) -> float:
+        """Share of the lanes' compute time spent on real work (1.0 = no padding)."""
+        return self.useful_cycles / self.compute_cycles if self.compute_cycles else 1.0
+
+
+@dataclass(frozen=True)
+class SIMDCost:
+    """What a sequence of kernels costs on a :class:`SIMDMachine`; kernel i runs ``runs[i]`` times."""
+    kernels: tuple
+    runs: tuple = ()
+
+    def __post_init__(self):
+        if not self.runs:
+            object.__setattr__(self, "runs", (1,) * len(self.kernels))
+        if len(self.runs) != len(self.kernels):
+            raise ValueError(f"SIMDCost: {len(self.kernels)} kernels but {len(self.runs)} run counts")
+
+    @property
+    def cycles(self) -> int:
+        return int(np.ceil(sum(r * k.cycles for k, r in zip(self.kernels, self.runs))))
+
+    def total(self, part: str) -> float:
+        """Summed ``"compute_cycles"``, ``"useful_cycles"``, ``"memory_cycles"`` or ``"launch_cycles"``."""
+        return float(sum(r * getattr(k, part) for k, r in zip(self.kernels, self.runs)))
+
+    @property
+    def utilisation(self) -> float:
+        compute = self.total("compute_cycles")
+        return self.total("useful_cycles") / compute if compute else 1.0
+
+    def describe(self) -> str:
+        lines = [f"{'kernel (cycles of one run)':40}{'runs':>6}{'items':>7}{'compute':>10}{'of it padding':>15}"
+                 f"{'memory':>9}{'launch':>8}{'cycles':>9}"]
+        for k, r in zip(self.kernels, self.runs):
+            lines.append(f"{k.name[:39]:40}{r:>6,}{k.items:>7,}{k.compute_cycles:>10,.0f}"
+                         f"{k.compute_cycles - k.useful_cycles:>15,.0f}{k.memory_cycles:>9,.0f}"
+                         f"{k.launch_cycles:>8,}{k.cycles:>9,.0f}")
+        lines.append(f"{'total of all runs':40}{'':13}{self.total('compute_cycles'):>10,.0f}"
+                     f"{self.total('compute_cycles') - self.total('useful_cycles'):>15,.0f}"
+                     f"{self.total('memory_cycles'):>9,.0f}{self.total('launch_cycles'):>8,.0f}{self.cycles:>9,}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SIMDMachine:
+    """A GPU-like lock-step machine, priced by a model (nothing runs on it).
+
+    Assumptions, all stated so they can be argued with:
+
+    - One instruction stream drives ``lanes`` lanes.  A kernel's work items are
+      dealt to lanes in order, ``lanes`` at a time: a *group* (a warp, or a wave
+      of thread blocks).  A group lasts as long as its longest item; lanes that
+      finish early are masked off and wait.  Items of different ``kinds`` (code
+      paths) in one group run one kind after another (branch divergence).
+    - Work is counted in instructions of one lane, the unit of a vertex's
+      ``cycles`` estimate; a lane issues one every ``issue_cycles`` cycles.
+    - Each kernel starts with ``launch_cycles``, and moves its data to and from
+      a memory of ``memory_bytes_per_cycle`` (None: memory is free), overlapped
+      with compute: a kernel lasts launch + max(compute, memory).  Caches are
+      perfect: every distinct byte moves once.
+
+    :meth:`like` builds one with the same peak as an IPU, so a comparison
+    isolates the execution model from the size of the chip.
+    """
+    name: str
+    lanes: int
+    issue_cycles: int = 1
+    launch_cycles: int = 0
+    memory_bytes_per_cycle: float | None = None
+
+    def __post_init__(self):
+        for label in ("lanes", "issue_cycles"):
+            v = getattr(self, label)
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"SIMDMachine.{label} must be a positive int, got {v!r}")
+        if self.launch_cycles < 0:
+            raise ValueError(f"SIMDMachine.launch_cycles must be >= 0, got {self.launch_cycles!r}")
+        if self.memory_bytes_per_cycle is not None and self.memory_bytes_per_cycle <= 0:
+            raise ValueError("SIMDMachine.memory_bytes_per_cycle must be positive, or None for free memory")
+
+    @classmethod
+    def like(cls, spec, launch_cycles: int | None = None, memory: str | None = "V100") -> "SIMDMachine":
+        """A lock-step machine with ``spec``'s peak: one lane per worker of every tile.
+
+        A lane issues one instruction every ``workers_per_tile`` cycles, as a worker
+        does, so lanes x rate equals the IPU's issue rate.  ``launch_cycles``
+        defaults to ``spec.sync_cycles``: ASSUMPTION, starting a kernel costs what
+        the IPU pays to start a superstep, so neither side is charged more for it.
+        ``memory`` names a device of :data:`ipukit.viz.HARDWARE` whose ratio of
+        float32 peak to memory bandwidth the machine keeps (the V100 datasheet:
+        15.7 TFLOPS, 900 GB/s, 17.4 FLOP per byte); None makes memory free.
+        """
+        bandwidth = None
+        if memory is not None:
+            from .viz.roofline import ridge_point
+            peak_per_cycle = spec.flops_per_cycle("float32") * spec.total_tiles
+            bandwidth = peak_per_cycle / ridge_point(memory, "float32")
+        w = spec.workers_per_tile
+        return cls(f"lock-step machine like {spec.total_tiles} {spec.name} tiles", spec.total_tiles * w, w,
+                   spec.sync_cycles if launch_cycles is None else int(launch_cycles), bandwidth)
+
+    def kernel(self, work, kinds=None, nbytes: int = 0, name: str = "kernel") -> KernelCost:
+        """Price one kernel: ``work[i]`` instructions for item i (of kind ``kinds[i]``)."""
+        work = np.asarray(work, float).reshape(-1)
+        if (work < 0).any() or not np.isfinite(work).all():
+            raise ValueError(f"{name}: work must be finite and >= 0 for every item")
+        kinds = np.zeros(work.size, np.int64) if kinds is None else np.unique(np.asarray(kinds),
+                                                                               return_inverse=True)[1].reshape(-1)
+        if kinds.size != work.size:
+            raise ValueError(f"{name}: {work.size} work items but {kinds.size} kinds; give one kind per item")
+        group = np.arange(work.size) // self.lanes
+        longest = np.zeros(int(group[-1] + 1) * (int(kinds.max()) + 1) if work.size else 0)
+        np.maximum.at(longest, group * (int(kinds.max(initial=0)) + 1) + kinds, work)
+        compute = self.issue_cycles * longest.sum()
+        useful = self.issue_cycles * work.sum() / self.lanes
+        memory = nbytes / self.memory_bytes_per_cycle if self.memory_bytes_per_cycle else 0.0
+        return KernelCost(name, int(work.size), float(compute), float(useful), float(memory), self.launch_cycles)
+
+    def run(self, kernels) -> SIMDCost:
+        """``kernels``: KernelCost objects, or ``(work, kinds, nbytes, name)`` tuples to price."""
+        priced = [k if isinstance(k, KernelCost) else self.kernel(*k) for k in kernels]
+        return SIMDCost(tuple(priced))
+
+    def price(self, engine) -> SIMDCost:
+        """The same vertices the engine's last run executed, as lock-step kernels.
+
+        Each executed compute set is one kernel per execution: its vertices are the
+        items, in the order they were added, each costing its ``cycles`` estimate,
+        of the kind of its codelet; its memory traffic is every distinct element
+        its vertices read or write.  A ``Copy`` is a kernel that only moves bytes
+        (read and written once).  Host transfers are left out.
+        """
+        profile = engine.profile
+        if profile is None:
+            raise ValueError("SIMDMachine.price: run the engine first (engine.run()); the run decides which "
+                             "steps execute and how often")
+        kernels, runs = [], []
+        for record in profile.steps:
+            step = engine.steps[record.index]
+            if not record.count or step.kind not in ("execute", "copy"):
+                continue
+            if step.kind == "execute":
+                plan = step.compute
+                verts = plan.compute_set.vertices
+                ids = [v.tensors[f.name].ids.reshape(-1) for v in verts for f in v.codelet.fields]
+                unique = np.unique(np.concatenate(ids)) if ids else np.zeros(0, np.int64)
+                nbytes = int(engine.graph.itemsize_of(unique).sum()) if unique.size else 0
+                one = self.kernel(plan.vertex_cycles, [v.codelet.name for v in verts], nbytes, record.name)
+            else:
+                one = self.kernel([], None, 2 * int(step.plan.nbytes.sum()), record.name)
+            kernels.append(one)
+            runs.append(record.count)
+        return SIMDCost(tuple(kernels), tuple(runs))
+
+    def grouped_conv(self, spec, batch: int, channels: int, size: int, out_channels: int, kernel: int = 3,
+                     groups: int = 1, per_group: bool = True) -> SIMDCost:
+        """A 'same'-padded, stride-1 convolution, one lane per output element.
+
+        Each output element is a dot product of ``channels // groups * kernel**2``
+        pairs: 2 FLOP each, at ``spec``'s float32 FLOP per instruction (the AMP rate
+        the emulator charges).  ``per_group=True`` launches one kernel per group,
+        as a library does that loops over groups; False runs every group in one
+        kernel.  Memory: each group's inputs, weights and outputs, once, in float32.
+        """
+        for label, v in (("batch", batch), ("channels", channels), ("size", size),
+                         ("out_channels", out_channels), ("kernel", kernel), ("groups", groups)):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"grouped_conv: {label} must be a positive int, got {v!r}")
+        if channels % groups or out_channels % groups:
+            raise ValueError(f"grouped_conv: groups={groups} must divide channels ({channels}) and out_channels "
+                             f"({out_channels})")
+        cg, og = channels // groups, out_channels // groups
+        items = batch * size * size * og
+        per_item = 2 * cg * kernel * kernel / spec.flops_per_cycle("float32")
+        nbytes = 4 * (batch * cg * size * size + og * cg * kernel * kernel + items)
+        if per_group:
+            one = self.kernel(np.full(items, per_item), None, nbytes, f"one group of {og} filters")
+            return SIMDCost((one,), (groups,))
+        return SIMDCost((self.kernel(np.full(items * groups, per_item), None, nbytes * groups,
+                                     f"all {groups} groups"),))
+
+
+def plot_lockstep(machine: SIMDMachine, work, kinds=None, title: str | None = None):
+    """Each lane of the lock-step machine over time: its work (blue) and its padding (pale).
+
+    Groups of ``machine.lanes`` items run one after another; a vertical line
+    marks where each group ends, when its longest item does.
+    """
+    from .palette import OKABE_ITO, PHASE_COLORS, SERIES
+    from .viz._common import new_figure
+    work = np.asarray(work, float).reshape(-1)
+    kind_ids = np.zeros(work.size, np.int64) if kinds is None else np.unique(np.asarray(kinds), return_inverse=True)[1]
+    names = [None] if kinds is None else list(np.unique(np.asarray(kinds)))
+    lanes, issue = machine.lanes, machine.issue_cycles
+    fig = new_figure(10, 1.4 + min(lanes, 96) * 0.035 + 0.6)
+    ax = fig.subplots()
+    start = 0.0
+    groups = -(-work.size // lanes)
+    for g in range(groups):
+        items = work[g * lanes:(g + 1) * lanes]
+        ks = kind_ids[g * lanes:(g + 1) * lanes]
+        t = start
+        for k in np.unique(ks):
+            mine = ks == k
+            span = issue * items[mine].max()
+            lane_ids = np.flatnonzero(mine)
+            color = PHASE_COLORS["compute"] if kinds is None else SERIES[int(k) % len(SERIES)]
+            ax.barh(lane_ids, issue * items[mine], left=t, height=1.0, color=color, linewidth=0)
+            t += span
+        start = t
+        ax.axvline(start, color=OKABE_ITO["black"], lw=0.6)
+    ax.set_facecolor(PHASE_COLORS["idle"])
+    ax.set_xlim(0, max(start, 1))
+    ax.set_ylim(lanes - 0.5, -0.5)
+    ax.set_ylabel("lane")
+    ax.set_xlabel("cycles")
+    useful = issue * work.sum() / lanes
+    if kinds is not None:
+        from matplotlib.patches import Patch
+        ax.legend([Patch(color=SERIES[i % len(SERIES)]) for i in range(len(names))], [str(n) for n in names],
+                  fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    fig.suptitle(title or f"{work.size} items on {lanes} lanes in lock-step, {groups} group(s): "
+                 f"{start:,.0f} cycles, of which {useful / start if start else 1:.0%} useful work")
+    return fig
