@@ -24,7 +24,7 @@ __all__ = [
     "check", "codelets", "collectives", "concat", "errors", "parallel",
 ]
 
-_LAZY = ("viz", "widgets", "ops", "models", "sparse", "grade", "warmup")
+_LAZY = ("viz", "widgets", "ops", "models", "sparse", "simd", "grade", "warmup")
 
 
 def __getattr__(name):
