@@ -68,60 +68,50 @@ def small_vertices(quick):
               "emulator / NumPy": fast / numpy_time})
 
 
-def matmul(quick):
-    """1024^3 float32 matmul over all 1216 tiles of a GC2 with the partial-matmul codelet."""
-    m = k = n = 1024
+def _time_matmul(build, size=1024):
+    """Build (timed), compile (timed) and run a size^3 matmul; figures beside numpy.matmul."""
     t0 = time.perf_counter()
-    g, (a, b, c), prog = blocked_matmul_graph(ipukit.GC2, m, k, n, (19, 16, 4))
-    build = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    eng = ipukit.Engine(g, prog)
-    compile_time = time.perf_counter() - t0
-    rng = np.random.default_rng(0)
-    A, B = (rng.standard_normal((1024, 1024)).astype(np.float32) for _ in range(2))
-    eng.write(a, A)
-    eng.write(b, B)
-    eng.run()
-    run = best_of(eng.run, 5)
-    ref = best_of(lambda: np.matmul(A, B), 5)
-    err = float(np.abs(eng.read(c) - A @ B).max())
-    report("matmul 1024 x 1024 x 1024 float32 on GC2 (1216 tiles, splits M19 N16 K4)",
-           **{"emulator run, s": run, "numpy.matmul, s": ref, "emulator / numpy.matmul": run / ref,
-              "graph build, s": build, "engine compile, s": compile_time,
-              "max |error| vs numpy": err,
-              "estimated IPU time, us": eng.profile.seconds * 1e6})
-
-
-def planned_matmul(quick):
-    """The same matmul through ipukit.ops: planner, inputs laid out for the plan, engine."""
-    from ipukit import ops
-    m = k = n = 1024
-    spec = ipukit.GC2
-    t0 = time.perf_counter()
-    plan = ops.plan_matmul(spec, m, k, n)
-    planned = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    g = ipukit.Graph(spec)
-    a, b = ops.create_matmul_inputs(g, m, k, n, plan=plan)
-    c, prog = ops.matmul(g, a, b, plan=plan)
+    g, (a, b, c), prog = build()
     built = time.perf_counter() - t0
     t0 = time.perf_counter()
     eng = ipukit.Engine(g, prog)
     compiled = time.perf_counter() - t0
     rng = np.random.default_rng(0)
-    A, B = (rng.standard_normal((1024, 1024)).astype(np.float32) for _ in range(2))
+    A, B = (rng.standard_normal((size, size)).astype(np.float32) for _ in range(2))
     eng.write(a, A)
     eng.write(b, B)
     eng.run()
     run = best_of(eng.run, 5)
     ref = best_of(lambda: np.matmul(A, B), 5)
+    return {"emulator run, s": run, "numpy.matmul, s": ref, "emulator / numpy.matmul": run / ref,
+            "graph build, s": built, "engine compile, s": compiled,
+            "max |error| vs numpy": float(np.abs(eng.read(c) - A @ B).max()),
+            "estimated IPU time, us": eng.profile.seconds * 1e6,
+            "fraction of the float32 AMP peak": 2 * size ** 3 / eng.profile.seconds
+            / g.spec.peak_flops("float32")}
+
+
+def matmul(quick):
+    """1024^3 float32 matmul over all 1216 tiles of a GC2 with the partial-matmul codelet."""
+    figures = _time_matmul(lambda: blocked_matmul_graph(ipukit.GC2, 1024, 1024, 1024, (19, 16, 4)))
+    report("matmul 1024 x 1024 x 1024 float32 on GC2 (1216 tiles, splits M19 N16 K4)", **figures)
+
+
+def planned_matmul(quick):
+    """The same matmul through ipukit.ops: planner, inputs laid out for the plan, engine."""
+    from ipukit import ops
+    t0 = time.perf_counter()
+    plan = ops.plan_matmul(ipukit.GC2, 1024, 1024, 1024)
+    planned = time.perf_counter() - t0
+
+    def build():
+        g = ipukit.Graph(ipukit.GC2)
+        a, b = ops.create_matmul_inputs(g, 1024, 1024, 1024, plan=plan)
+        c, prog = ops.matmul(g, a, b, plan=plan)
+        return g, (a, b, c), prog
+
     report("matmul 1024^3 float32 on GC2 through ipukit.ops (the planner's choice)",
-           **{"plan": str(plan.splits) if hasattr(plan, "splits") else repr(plan)[:60],
-              "plan, s": planned, "build graph, s": built, "engine compile, s": compiled,
-              "emulator run, s": run, "numpy.matmul, s": ref, "emulator / numpy.matmul": run / ref,
-              "max |error| vs numpy": float(np.abs(eng.read(c) - A @ B).max()),
-              "estimated IPU time, us": eng.profile.seconds * 1e6,
-              "fraction of the float32 AMP peak": 2 * m * k * n / eng.profile.seconds / spec.peak_flops("float32")})
+           **{"plan (M, N, K parts)": str(plan.splits), "plan, s": planned, **_time_matmul(build)})
 
 
 def compile_time(quick):
