@@ -128,7 +128,8 @@ def exchange_phase(spec, num_tiles, plan) -> Phase | None:
     stride = spec.sram_bytes_per_tile
     sent = _union_bytes_per_tile(src_tile * stride + src_off, nbytes, stride, num_tiles)
     received = np.bincount(dst_tile, weights=nbytes, minlength=num_tiles).astype(np.int64)
-    tile_cycles = -(-np.maximum(sent, received) // spec.exchange_bytes_per_cycle)
+    busy = np.maximum(sent, received)
+    tile_cycles = -(-busy // spec.exchange_bytes_per_cycle)
     cycles = int(tile_cycles.max())
     link_bytes = 0
     src_ipu, dst_ipu = src_tile // spec.tiles, dst_tile // spec.tiles
@@ -140,13 +141,12 @@ def exchange_phase(spec, num_tiles, plan) -> Phase | None:
         link_bytes = int(out_ipu.sum())
         link_cycles = int(np.ceil(np.maximum(out_ipu, in_ipu).max() / spec.ipu_link_bytes_per_cycle))
         cycles = max(cycles, link_cycles)
-    busy = np.maximum(sent, received)
     return Phase("exchange", cycles, tile_cycles, sent, received, link_bytes, _ipus_involved(spec, busy))
 
 
-def host_phase(spec, num_tiles, tiles, nbytes_per_elem, to_device: bool) -> Phase:
+def host_phase(spec, num_tiles, tiles, nbytes, to_device: bool) -> Phase:
     """Host <-> IPU transfer: host bandwidth per IPU, and each tile's 4 B/cycle port."""
-    per_tile = np.bincount(tiles, weights=nbytes_per_elem, minlength=num_tiles).astype(np.int64)
+    per_tile = np.bincount(tiles, weights=nbytes, minlength=num_tiles).astype(np.int64)
     per_ipu = per_tile.reshape(spec.num_ipus, spec.tiles).sum(axis=1)
     tile_cycles = -(-per_tile // spec.exchange_bytes_per_cycle)
     cycles = max(int(np.ceil(per_ipu.max() / spec.host_bytes_per_cycle)), int(tile_cycles.max(initial=0)))

@@ -102,7 +102,7 @@ def make_driver(group):
     codelet = group.codelet
     if not codelet.jit or any(d == np.float16 for d in group.dtypes):
         return None
-    drivers = codelet.__dict__.setdefault("_drivers", {})
+    drivers = codelet._drivers
     key = group.signature
     if key in drivers:
         return drivers[key]

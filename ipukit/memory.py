@@ -132,9 +132,9 @@ class MemoryReport:
 
     def tensor_bytes(self, name: str) -> np.ndarray:
         """Bytes of tensor ``name`` on each tile."""
-        mask = np.array([self.tensor_names[v] == name for v in self.segments["variable"]], bool)
-        if not mask.any() and name not in self.tensor_names:
+        if name not in self.tensor_names:
             raise KeyError(f"no tensor named '{name}' in this memory report")
+        mask = np.isin(self.segments["variable"], [v for v, n in enumerate(self.tensor_names) if n == name])
         return np.bincount(self.segments["tile"][mask], weights=self.segments["nbytes"][mask],
                            minlength=self.num_tiles).astype(np.int64)
 

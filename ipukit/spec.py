@@ -14,6 +14,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class IPUSpec:
@@ -72,7 +74,6 @@ class IPUSpec:
 
     def flops_per_cycle(self, dtype) -> int:
         """AMP peak FLOP per tile-cycle for float16 or float32."""
-        import numpy as np
         return self.fp16_flops_per_cycle if np.dtype(dtype) == np.float16 else self.fp32_flops_per_cycle
 
     def peak_flops(self, dtype="float32") -> float:

@@ -117,6 +117,7 @@ class Codelet:
         _refuse_writes_to_inputs(self)
         self._kernel = None
         self._estimates = {}
+        self._drivers = {}      # compiled drivers by field types (see ipukit.fast)
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)

@@ -28,7 +28,7 @@ def shown_png(box) -> bytes:
 
 def compiled_state():
     """How many numba drivers and copy loops exist: a compile adds one."""
-    drivers = sum(len(c.__dict__.get("_drivers", {})) for c in vars(C).values() if isinstance(c, ipukit.Codelet))
+    drivers = sum(len(c._drivers) for c in vars(C).values() if isinstance(c, ipukit.Codelet))
     return drivers, len(fast.copy_runs.signatures), len(fast.copy_runs_parallel.signatures)
 
 
