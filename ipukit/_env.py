@@ -2,6 +2,9 @@
 
 IPUKIT_BACKEND    default engine backend: "numba" (default) or "reference"
 IPUKIT_TARGET     where ipukit.check finds exercise code: "exercises" (default) or "solutions"
+IPUKIT_COURSE_DIR the course folder the grader and ipukit.check use (default: the current folder
+                  or one above it that holds tests/grading/exercises.toml, else the repository
+                  ipukit is installed from); kit.py sets it
 IPUKIT_CACHE_DIR  where compiled codelet drivers are cached (default: NUMBA_CACHE_DIR/ipukit
                   or ~/.cache/ipukit)
 IPUKIT_QUIET      set to 1 to silence the one-line "compiling" notice
@@ -18,6 +21,10 @@ def backend() -> str:
 
 def target() -> str:
     return os.environ.get("IPUKIT_TARGET", "exercises")
+
+
+def course_dir() -> str:
+    return os.environ.get("IPUKIT_COURSE_DIR", "")
 
 
 def quiet() -> bool:

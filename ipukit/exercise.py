@@ -38,19 +38,29 @@ class TargetImportError(ExerciseSetupError):
 
 # --- the repository ---------------------------------------------------------------
 def repo_root() -> Path:
-    """The course repository: the folder that holds the ``ipukit`` package.
+    """The course folder: the one that holds ``exercises/``, ``solutions/`` and the exercise table.
 
-    ipukit is installed in editable mode from the repository, so the package's
-    own location finds it whatever the current directory is (a notebook's
-    kernel runs in ``notebooks/``).
+    Looked for, in order: ``IPUKIT_COURSE_DIR`` (``kit.py`` sets it); the current
+    folder or one above it (a notebook's kernel runs in ``notebooks/``, a
+    terminal in the course folder, so a copy of the course grades its own
+    ``exercises/``); the folder that holds the ``ipukit`` package (installed in
+    editable mode from the repository).
     """
-    root = Path(__file__).resolve().parent.parent
-    if not (root / TABLE).is_file():
-        raise ExerciseSetupError(
-            f"the exercise table {TABLE} is not next to the ipukit package (looked in {root}). "
-            "Exercises need the course repository: clone it and install ipukit from it with "
-            "`pip install -e .` (or run `python3 kit.py lab`).")
-    return root
+    named = _env.course_dir()
+    if named:
+        root = Path(named).expanduser().resolve()
+        if not (root / TABLE).is_file():
+            raise ExerciseSetupError(f"IPUKIT_COURSE_DIR is {named}, but {TABLE} is not there: point it at the "
+                                     "course folder (the one with exercises/ and tests/) or unset it")
+        return root
+    here = Path.cwd().resolve()
+    for root in (here, *here.parents, Path(__file__).resolve().parent.parent):
+        if (root / TABLE).is_file():
+            return root
+    raise ExerciseSetupError(
+        f"the exercise table {TABLE} was not found in {here}, above it, or next to the ipukit package. "
+        "Exercises need the course repository: run from inside it, clone it and install ipukit from it "
+        "with `pip install -e .` (or run `python3 kit.py lab`), or set IPUKIT_COURSE_DIR to it.")
 
 
 # --- the table of exercises --------------------------------------------------------

@@ -1,4 +1,10 @@
-"""Small graph builders shared by the library tests."""
+"""Small graph builders and course copies shared by the library tests."""
+import io
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
 import numpy as np
 
 import ipukit
@@ -68,3 +74,39 @@ def run_both(g, prog, inputs):
         engines.append(eng)
     np.testing.assert_array_equal(engines[0].sram, engines[1].sram)
     return engines[1]
+
+
+# --- copies of the course ------------------------------------------------------------
+COURSE_ROOT = Path(__file__).resolve().parents[1]
+_NOT_COURSE = shutil.ignore_patterns(".git", ".venv", ".cache", "__pycache__", ".ipynb_checkpoints",
+                                     ".pytest_cache", ".hypothesis", "build", "*.egg-info")
+
+
+def pristine_exercises(dest: Path, root: Path = COURSE_ROOT) -> Path:
+    """The exercise stubs as committed (git HEAD), written to ``dest/exercises``.
+
+    Tests that need untouched stubs grade this copy, so a learner's half-done
+    ``exercises/`` never turns the suite red.  A stub that git does not know
+    yet (a new exercise) comes from the working tree; outside a git checkout
+    every stub does.
+    """
+    target = Path(dest) / "exercises"
+    shutil.copytree(root / "exercises", target, ignore=_NOT_COURSE, dirs_exist_ok=True)
+    try:
+        archive = subprocess.run(["git", "-C", str(root), "archive", "--format=tar", "HEAD", "exercises"],
+                                 capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return target
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}   # Python >= 3.11.4
+        tar.extractall(dest, **safe)
+    return target
+
+
+def course_copy(dest: Path, root: Path = COURSE_ROOT) -> Path:
+    """A copy of the course (README, notebooks, tests, solutions) with pristine exercise stubs."""
+    dest = Path(dest)
+    shutil.copytree(root, dest, ignore=_NOT_COURSE, dirs_exist_ok=True)
+    shutil.rmtree(dest / "exercises")
+    pristine_exercises(dest, root)
+    return dest

@@ -1,5 +1,8 @@
 """The whole course through the grading command, as an instructor runs it: the solutions score
-full marks and the untouched exercises score zero, every row "not started", nothing crashing."""
+full marks and the untouched exercises score zero, every row "not started", nothing crashing.
+
+The untouched exercises are the stubs as committed, not the working ``exercises/``: a learner who
+has started the exercises still gets a green suite (``kit.py grade`` grades their work)."""
 import json
 import subprocess
 import sys
@@ -7,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import pristine_exercises
 from ipukit.exercise import load_table
 
 ROOT = Path(__file__).parents[1]
@@ -15,7 +19,8 @@ ROOT = Path(__file__).parents[1]
 @pytest.mark.parametrize("target, status", [("solutions", "passed"), ("exercises", "not started")])
 def test_grading_the_whole_course(tmp_path, target, status):
     report = tmp_path / "report.json"
-    r = subprocess.run([sys.executable, "-m", "ipukit.grade", "--target", target, "--jobs", "2", "--json",
+    folder = target if target == "solutions" else str(pristine_exercises(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "ipukit.grade", "--target", folder, "--jobs", "2", "--json",
                         str(report)], cwd=ROOT, capture_output=True, text=True, timeout=1800)
     data = json.loads(report.read_text())
     table = load_table()

@@ -7,12 +7,14 @@ the other one must still pass.
 """
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import pristine_exercises
 from ipukit import exercise as X
 from ipukit import grade
 from ipukit.check import ExerciseFailed, check
@@ -97,7 +99,8 @@ def test_solutions_score_full_marks(tmp_path, capsys):
 
 
 def test_untouched_exercises_are_all_not_started(tmp_path):
-    code, report = run_grader(tmp_path, "--target", "exercises", "--jobs", "2", "ex01")
+    stubs = pristine_exercises(tmp_path)           # as committed: a learner's edits do not matter here
+    code, report = run_grader(tmp_path, "--target", str(stubs), "--jobs", "2", "ex01")
     assert code == 1
     assert report["score"] == 0 and report["max_score"] == sum(POINTS.values())
     for e in report["exercises"]:
@@ -236,6 +239,42 @@ def test_targets(tmp_path, monkeypatch):
     assert X.resolve_target(repo_copy).folder == repo_copy / "exercises"
     with pytest.raises(X.ExerciseSetupError, match="neither 'exercises', 'solutions' nor an existing folder"):
         X.resolve_target(tmp_path / "missing")
+
+
+def test_the_course_folder_is_found_from_the_environment_or_the_current_folder(tmp_path, monkeypatch):
+    course = tmp_path / "course"                           # a learner's copy of the course
+    (course / X.TABLE).parent.mkdir(parents=True)
+    shutil.copy(ROOT / X.TABLE, course / X.TABLE)
+    for sub in ("exercises", "notebooks"):
+        (course / sub).mkdir()
+    monkeypatch.delenv("IPUKIT_COURSE_DIR", raising=False)
+    monkeypatch.chdir(course / "notebooks")                # where a notebook's kernel runs
+    assert X.repo_root() == course
+    assert X.resolve_target("exercises").folder == course / "exercises"
+    monkeypatch.chdir(tmp_path)                            # outside any course
+    assert X.repo_root() == ROOT, "the repository ipukit is installed from"
+    monkeypatch.setenv("IPUKIT_COURSE_DIR", str(course))
+    assert X.repo_root() == course
+    monkeypatch.setenv("IPUKIT_COURSE_DIR", str(tmp_path))
+    with pytest.raises(X.ExerciseSetupError, match="IPUKIT_COURSE_DIR is .* not there"):
+        X.repo_root()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_pristine_exercises_are_the_committed_stubs(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "exercises").mkdir(parents=True)
+    stub = repo / "exercises" / "ex01_tiles.py"
+    stub.write_text("STUB\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "stubs"]):
+        subprocess.run(git + args, check=True)
+    stub.write_text("A LEARNER'S HALF-DONE WORK\n")
+    (repo / "exercises" / "ex99_new.py").write_text("NEW\n")   # not committed yet
+    copy = pristine_exercises(tmp_path / "copy", root=repo)
+    assert (copy / "ex01_tiles.py").read_text() == "STUB\n"
+    assert (copy / "ex99_new.py").read_text() == "NEW\n"
+    assert stub.read_text() == "A LEARNER'S HALF-DONE WORK\n", "the learner's file is left alone"
 
 
 def test_load_reads_the_file_afresh(tmp_path):
