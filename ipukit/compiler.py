@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cost
-from .compute_plan import ComputePlan, constant_written, local_bytes, plan_compute_set
+from .compute_plan import ComputePlan, local_bytes, plan_compute_set
 from .errors import (CopyOverlapError, HostTransferError, MappingError, ProgramError,
                      TileMemoryError, WriteConflictError)
 from .exchange import Plan, merge_runs
 from .graph import ComputeSet, HostStream
 from .memory import CATEGORIES, DataRuns, MemoryReport, align_up, allocate_data
-from .pieces import first_overlap, locate, self_overlap, sorted_unique
+from .pieces import first_overlap, id_runs, locate, self_overlap, sorted_unique
 from .programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence
 from .tensor import Tensor
 
@@ -246,6 +246,8 @@ class Lowering:
                 raise ProgramError(f"Copy: stream '{stream.name}' goes {stream.direction.replace('_', ' ')}; "
                                    f"use Copy({'stream, tensor' if stream.direction == 'to_device' else 'tensor, stream'})")
             self._check_tensor(t, "Copy")
+            if to_device:
+                self._check_not_constant(*id_runs(t), f"Copy('{stream.name}' -> '{t.name}')")
             if t.size != stream.size or t.dtype != stream.dtype:
                 raise ProgramError(f"Copy: stream '{stream.name}' carries {stream.size} x {stream.dtype} but "
                                    f"tensor '{t.name}' is {t.size} x {t.dtype}")
@@ -282,10 +284,7 @@ class Lowering:
             raise CopyOverlapError(f"{name}: source and destination share elements, e.g. "
                                    f"{self.graph.describe_element(first)}; copy through a temporary tensor "
                                    "instead")
-        written = constant_written(self.graph, dp.start)
-        if written is not None:
-            raise ProgramError(f"{name}: the destination is constant "
-                               f"{self.graph.describe_element(dp.start[written])}; constants are read-only")
+        self._check_not_constant(dp.start, dp.n, name)
         pair = self_overlap(dp.start, dp.end)
         if pair:
             first = max(dp.start[pair[0]], dp.start[pair[1]])
@@ -299,6 +298,12 @@ class Lowering:
         di = np.searchsorted(dp.pos, bounds, side="right") - 1
         return merge_runs(sp.tile[si], sp.addr[si] + (bounds - sp.pos[si]) * isz,
                           dp.tile[di], dp.addr[di] + (bounds - dp.pos[di]) * isz, lengths * isz)
+
+    def _check_not_constant(self, starts, lengths, name):
+        hit = self.graph.first_constant(starts, lengths)
+        if hit is not None:
+            raise ProgramError(f"{name}: the destination is constant {self.graph.describe_element(hit[1])}; "
+                               "constants are read-only. Copy into a tensor made with add_variable.")
 
     def _check_tensor(self, t, where):
         if not isinstance(t, Tensor):

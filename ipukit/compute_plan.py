@@ -90,12 +90,13 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
     inst_tile = vtiles[inst_v] if n_inst else np.zeros(0, np.int64)
 
     p = locate(graph, layout, views)
-    written = constant_written(graph, p.start[inst_writes[p.owner]])
-    if written is not None:
-        i = int(np.flatnonzero(inst_writes[p.owner])[written])
+    writes = np.flatnonzero(inst_writes[p.owner])
+    hit = graph.first_constant(p.start[writes], p.n[writes])
+    if hit is not None:
+        i = int(writes[hit[0]])
         v = cs.vertices[inst_v[p.owner[i]]]
         raise VertexFieldError(f"{v.where()}: field '{inst_field[p.owner[i]]}' writes to constant "
-                               f"{graph.describe_element(p.start[i])}; constants are read-only. Create the "
+                               f"{graph.describe_element(hit[1])}; constants are read-only. Create the "
                                "tensor with graph.add_variable and write its first values with engine.write.")
     _check_conflicts(graph, cs, p, inst_v, inst_reads, inst_writes, inst_field)
 
@@ -151,15 +152,6 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
     plan = ComputePlan(cs, groups, gather, gather_run, scatter, vtiles, cycles, buffer_bytes)
     plan.phases = _execute_phases(spec, num_tiles, plan)
     return plan
-
-
-def constant_written(graph, starts):
-    """Index of the first run start that lies in a constant, or None."""
-    if not starts.size or not any(v.is_constant for v in graph.variables):
-        return None
-    constant = np.array([v.is_constant for v in graph.variables], bool)
-    hit = np.flatnonzero(constant[graph.variable_of(starts)])
-    return int(hit[0]) if hit.size else None
 
 
 def _shared_inputs(views, inst_tile, candidates) -> dict:

@@ -23,7 +23,7 @@ from . import _env
 from .compiler import IF, REPEAT, SEQ, STEP, WHILE, Lowering, check_host_array, plan_layout
 from .errors import HostTransferError, ProgramError, StepBudgetError
 from .graph import Graph
-from .pieces import id_runs, sorted_unique
+from .pieces import id_runs
 from .profile import Profile
 from .programs import Program
 from .reference import ReferenceExecutor
@@ -108,12 +108,14 @@ class Engine:
         """Write host values into tensor ``t`` (Poplar's ``engine.writeTensor``)."""
         t = self._tensor(t, "engine.write")
         arr = check_host_array(t, values, f"engine.write('{t.name}')")
-        starts, lengths = id_runs(t)
-        var_idx = sorted_unique(self.graph.variable_of(np.concatenate([starts, starts + lengths - 1])))
-        const = [self.graph.variables[i].name for i in var_idx if self.graph.variables[i].is_constant]
-        if const:
-            raise HostTransferError(f"engine.write('{t.name}'): '{const[0]}' is a constant; its values are "
-                                    "fixed when the engine is built. Use add_variable for data you write.")
+        hit = self.graph.first_constant(*id_runs(t))
+        if hit is not None:
+            const = self.graph.variables[int(self.graph.variable_of(hit[1]))].name
+            part = "" if t.name == const else f" (tensor '{t.name}' covers {self.graph.describe_element(hit[1])})"
+            raise HostTransferError(
+                f"engine.write('{t.name}'): '{const}' is a constant{part}; its values are fixed when the engine "
+                f"is built. Write the tensors around '{const}' one by one, or create '{const}' with "
+                "add_variable if the host must change it.")
         self._placement(t).write(self._mem, arr.reshape(-1))
 
     def read(self, t: Tensor) -> np.ndarray:

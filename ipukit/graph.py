@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import MappingError, VertexFieldError
-from .pieces import id_runs, sorted_unique, split_runs
+from .pieces import first_overlap, id_runs, sorted_unique, split_runs
 from .spec import GC2, IPUSpec
 from .tensor import Tensor, ipu_dtype
 from .tilemap import TileLookup, TileMap
@@ -101,6 +101,7 @@ class Graph:
         self.tile_map = TileMap()                        # global element id -> tile, as runs
         self._bases = np.zeros(0, np.int64)
         self._itemsizes = np.zeros(0, np.int64)
+        self._constant = np.zeros(0, bool)               # per variable: is it a constant?
 
     def __repr__(self):
         return (f"<Graph on {self.spec.describe()}: {len(self.variables)} tensors, "
@@ -140,12 +141,14 @@ class Graph:
             raise ValueError(f"add_constant: integer values of {name or 'the constant'} do not fit in {dt}")
         t = self.add_variable(arr.shape, dt, name or f"c{len(self.variables)}")
         self.variables[-1].values = np.ascontiguousarray(converted)
+        self._constant[-1] = True
         return t
 
     def _register(self, var: Variable) -> None:
         self.variables.append(var)
         self._bases = np.append(self._bases, var.base)
         self._itemsizes = np.append(self._itemsizes, var.dtype.itemsize)
+        self._constant = np.append(self._constant, var.is_constant)
         self._next_id += var.size
         self.tile_map.extend(var.size)
 
@@ -165,6 +168,25 @@ class Graph:
     def itemsize_of(self, ids) -> np.ndarray:
         """Bytes per element for each global element id."""
         return self._itemsizes[self.variable_of(ids)]
+
+    def first_constant(self, starts, lengths):
+        """The first run of ids ``[starts[k], starts[k] + lengths[k])`` that holds an element of a
+        constant, as ``(k, id of that element)``; None if no run does.
+
+        Every element counts, not just the ends of each run: a run may cross
+        from a variable through a constant into another variable.  The one
+        check behind every "constants are read-only" error.
+        """
+        const = np.flatnonzero(self._constant)
+        starts = np.asarray(starts, np.int64)
+        if not const.size or not starts.size:
+            return None
+        ends = np.append(self._bases[1:], self._next_id)
+        pair = first_overlap(starts, starts + np.asarray(lengths, np.int64), self._bases[const], ends[const])
+        if pair is None:
+            return None
+        k, j = pair
+        return k, int(max(starts[k], self._bases[const[j]]))
 
     def describe_element(self, gid: int) -> str:
         """``'x'[3, 1]``: which variable element a global id is, for error messages."""

@@ -176,6 +176,44 @@ def test_writing_a_constant_or_a_foreign_tensor(spec):
         eng.read(z)
 
 
+def test_a_host_write_may_not_pass_through_a_constant(spec, backend):
+    """concat([x, c, y]) is one run of ids: every element is checked, not just the ends."""
+    g = ipukit.Graph(spec)
+    x = g.add_variable(4, name="x")
+    c = g.add_constant([7.0, 8.0], name="c")
+    y = g.add_variable(4, name="y")
+    for t in (x, c, y):
+        g.map_linearly(t)
+    eng = Engine(g, Sequence(), backend=backend)
+    with pytest.raises(HostTransferError, match=r"'c' is a constant \(tensor .* covers 'c'\[0\]\).*add_variable"):
+        eng.write(ipukit.concat([x, c, y]), np.zeros(10, np.float32))
+    with pytest.raises(HostTransferError, match=r"covers 'c'\[1\]"):
+        eng.write(ipukit.concat([x, c[1:], y]), np.zeros(9, np.float32))
+    np.testing.assert_array_equal(eng.read(c), [7.0, 8.0])
+    eng.write(ipukit.concat([x, y]), np.ones(8, np.float32))      # around the constant is fine
+    np.testing.assert_array_equal(eng.read(c), [7.0, 8.0])
+
+
+def test_no_program_writes_through_a_constant(spec):
+    g = ipukit.Graph(spec)
+    x = g.add_variable(4, name="x")
+    c = g.add_constant([7.0, 8.0], name="c")
+    y = g.add_variable(4, name="y")
+    src = g.add_variable(10, name="src")
+    for t in (x, c, y, src):
+        g.set_tile_mapping(t, 0)
+    through = ipukit.concat([x, c, y])
+    with pytest.raises(ProgramError, match=r"destination is constant 'c'\[0\]"):
+        Engine(g, Copy(src, through))
+    cs = g.add_compute_set("fill")
+    g.add_vertex(cs, C.fill, tile=0, out=through, value=1.0)
+    with pytest.raises(VertexFieldError, match=r"writes to constant 'c'\[0\]"):
+        Engine(g, Execute(cs))
+    feed = g.add_host_stream("feed", 10)
+    with pytest.raises(ProgramError, match=r"Copy\('feed' -> .*destination is constant 'c'\[0\]"):
+        Engine(g, Copy(feed, through))
+
+
 def test_stream_misuse(spec):
     g = ipukit.Graph(spec)
     x = g.add_variable(4, name="x")
