@@ -17,6 +17,7 @@ from .errors import (CopyOverlapError, HostTransferError, MappingError, ProgramE
                      TileMemoryError, WriteConflictError)
 from .exchange import Plan, merge_runs
 from .graph import ComputeSet, HostStream
+from .host_values import advice, first_changed, host_values
 from .memory import CATEGORIES, DataRuns, MemoryReport, align_up, allocate_data
 from .pieces import first_overlap, id_runs, locate, self_overlap, sorted_unique
 from .programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence
@@ -313,18 +314,21 @@ class Lowering:
 
 
 def check_host_array(t: Tensor, values, what: str) -> np.ndarray:
-    """Validate an array written to ``t`` from the host; lists are converted exactly."""
+    """Validate an array written to ``t`` from the host.
+
+    A NumPy array must already have ``t``'s dtype (the hint says whether
+    ``.astype`` keeps every value); anything else is converted by the host
+    value rule (:mod:`ipukit.host_values`).
+    """
     if isinstance(values, np.ndarray):
         arr = values
+        if arr.dtype != t.dtype:
+            problem = first_changed(arr, t.dtype)
+            fix = (f"convert it with .astype(np.{t.dtype})" if problem is None else
+                   f".astype(np.{t.dtype}) would not keep every value: {problem}. {advice(arr, t.dtype)}")
+            raise HostTransferError(f"{what}: tensor '{t.name}' is {t.dtype} but the array is {arr.dtype}; {fix}")
     else:
-        arr = np.asarray(values)
-        converted = arr.astype(t.dtype)
-        if arr.dtype != t.dtype and arr.dtype.kind in "fiub" and not np.array_equal(converted, arr):
-            raise HostTransferError(f"{what}: values do not fit {t.dtype} exactly")
-        arr = converted
-    if arr.dtype != t.dtype:
-        raise HostTransferError(f"{what}: tensor '{t.name}' is {t.dtype} but the array is {arr.dtype}; "
-                                f"convert it with .astype(np.{t.dtype})")
+        arr = host_values(values, t.dtype, what)
     if arr.shape != t.shape:
         raise HostTransferError(f"{what}: tensor '{t.name}' has shape {t.shape} but the array has shape "
                                 f"{arr.shape}")

@@ -39,6 +39,10 @@ class HostTransferError(IPUError):
     """Misuse of engine.write / engine.read / host streams."""
 
 
+class HostValueError(HostTransferError, ValueError):
+    """A host value would change on its way to the IPU (0.5 into an int tensor, 150000 into int16)."""
+
+
 class StepBudgetError(IPUError):
     """A program ran more supersteps than the engine's max_steps allows."""
 

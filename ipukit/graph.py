@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import MappingError, VertexFieldError
+from .host_values import host_values
 from .pieces import first_overlap, id_runs, sorted_unique, split_runs
 from .spec import GC2, IPUSpec
 from .tensor import Tensor, ipu_dtype
@@ -136,9 +137,7 @@ class Graph:
             if arr.dtype.itemsize < 4 and arr.dtype.kind in "fiu":
                 dtype = arr.dtype
         dt = ipu_dtype(dtype)
-        converted = arr.astype(dt)
-        if arr.dtype.kind in "iub" and not np.array_equal(converted, arr):
-            raise ValueError(f"add_constant: integer values of {name or 'the constant'} do not fit in {dt}")
+        converted = host_values(arr, dt, f"add_constant({'' if name is None else repr(name) + ', '}dtype={dt})")
         t = self.add_variable(arr.shape, dt, name or f"c{len(self.variables)}")
         self.variables[-1].values = np.ascontiguousarray(converted)
         self._constant[-1] = True

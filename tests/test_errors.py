@@ -5,13 +5,13 @@ import pytest
 import ipukit
 from ipukit import Copy, Engine, Execute, RepeatWhileTrue, Sequence
 from ipukit import codelets as C
-from ipukit.errors import (CodeletError, CopyOverlapError, HostTransferError, IPUError, MappingError,
-                           ProgramError, StepBudgetError, TileMemoryError, VertexFieldError,
+from ipukit.errors import (CodeletError, CopyOverlapError, HostTransferError, HostValueError, IPUError,
+                           MappingError, ProgramError, StepBudgetError, TileMemoryError, VertexFieldError,
                            WriteConflictError)
 
 
 def test_all_errors_are_ipu_errors():
-    for cls in (CodeletError, CopyOverlapError, HostTransferError, MappingError, ProgramError,
+    for cls in (CodeletError, CopyOverlapError, HostTransferError, HostValueError, MappingError, ProgramError,
                 StepBudgetError, TileMemoryError, VertexFieldError, WriteConflictError):
         assert issubclass(cls, IPUError)
 
@@ -159,9 +159,55 @@ def test_write_with_wrong_dtype_or_shape(spec):
         eng.write(x, np.zeros((2, 3)))
     with pytest.raises(HostTransferError, match=r"shape \(2, 3\) but the array has shape \(3, 2\)"):
         eng.write(x, np.zeros((3, 2), np.float32))
-    eng.write(x, [[1, 2, 3], [4, 5, 6]])       # lists are converted when exact
-    with pytest.raises(HostTransferError, match="do not fit float32 exactly"):
-        eng.write(x, [[0.1, 2, 3], [4, 5, 6]])
+    eng.write(x, [[1, 2, 3], [4, 5, 6]])       # lists are converted when no value changes
+    with pytest.raises(HostValueError, match=r"1e\+40 at \[0, 0\] is too large for float32"):
+        eng.write(x, [[1e40, 2, 3], [4, 5, 6]])
+
+
+def make_constant(g, values, dtype):
+    return g.add_constant(values, dtype=dtype, name="k")
+
+
+def write_variable(g, values, dtype):
+    x = g.add_variable(np.shape(values), dtype, name="k")
+    g.map_linearly(x)
+    Engine(g, Sequence()).write(x, values)
+
+
+@pytest.mark.parametrize("put", [make_constant, write_variable])
+@pytest.mark.parametrize("values, dtype, pattern", [
+    ([0.1, 0.5], "int32", r"0.1 at \[0\] is not a whole number.*Make the tensor float32"),
+    ([3, 150000], "int16", r"150000 at \[1\] does not fit in int16 \(-32768 to 32767\).*Make the tensor int32"),
+    ([[0, -1]], "uint8", r"-1 at \[0, 1\] does not fit in uint8"),
+    ([1.0, 70000.0], "float16", r"70000.0 at \[1\] is too large for float16.*Make the tensor float32"),
+    ([0, 2], "bool", r"2 at \[1\] is neither 0 nor 1"),
+])
+def test_one_rule_for_host_values(spec, put, values, dtype, pattern):
+    """engine.write and add_constant refuse the same conversions: none may change a value."""
+    with pytest.raises(HostValueError, match=pattern):
+        put(ipukit.Graph(spec), values, dtype)
+
+
+@pytest.mark.parametrize("put", [make_constant, write_variable])
+def test_host_values_that_keep_their_value_are_converted(spec, put):
+    put(ipukit.Graph(spec), [1.0, -2.0], "int8")
+    put(ipukit.Graph(spec), [0.1, 1e30], "float32")        # floats round to the nearest float32
+    put(ipukit.Graph(spec), [True, 0], "bool")
+
+
+def test_astype_hint_only_when_every_value_fits(spec):
+    g = ipukit.Graph(spec)
+    x = g.add_variable(3, "int16", name="x")
+    g.map_linearly(x)
+    eng = Engine(g, Sequence())
+    with pytest.raises(HostTransferError, match=r"'x' is int16 but the array is int64; convert it with "
+                                                r"\.astype\(np\.int16\)$"):
+        eng.write(x, np.array([1, -2, 300]))
+    with pytest.raises(HostTransferError) as info:
+        eng.write(x, np.array([1, 150000, 3]))
+    msg = str(info.value)
+    assert "convert it with" not in msg
+    assert "150000 at [1] does not fit in int16" in msg and 'Make the tensor int32' in msg
 
 
 def test_writing_a_constant_or_a_foreign_tensor(spec):
