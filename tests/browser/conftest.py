@@ -1,4 +1,10 @@
-"""A real JupyterLab server and a real Chromium, for the browser test of the course."""
+"""A real JupyterLab server, started as ``kit.py lab`` starts it, and a real Chromium.
+
+The server serves a *copy* of the course with the exercise stubs as committed,
+so a browser test can edit exercises and save notebooks without touching the
+repository or a learner's work.
+"""
+import importlib.util
 import json
 import os
 import shutil
@@ -13,7 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from driver import CHROMIUM_ARGS, Lab
+from helpers import course_copy
+
 ROOT = Path(__file__).parents[2]
+
+
+def load_kit():
+    spec = importlib.util.spec_from_file_location("kit", ROOT / "kit.py")
+    kit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kit)
+    return kit
 
 
 def chromium_path():
@@ -35,10 +51,12 @@ def write_settings(directory: Path) -> None:
     settings = {
         # render every cell, not only those on screen (JupyterLab 4 virtualises notebooks)
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-        # never write the executed notebook back into the repository
+        # save only when the test says so
         "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                            "checkForUpdates": False},
+        # the terminal's text as an accessibility tree the test can read (it is drawn on a canvas)
+        "@jupyterlab/terminal-extension/plugin.jupyterlab-settings": {"screenReaderMode": True},
     }
     for name, value in settings.items():
         plugin, file = name.rsplit("/", 1)
@@ -59,21 +77,31 @@ def browser_executable():
 
 
 @pytest.fixture(scope="session")
-def jupyterlab(tmp_path_factory):
-    """Start JupyterLab on a free loopback port with a token; stop it whatever happens."""
+def course(tmp_path_factory):
+    """A copy of the course for the server to serve (README, notebooks, pristine exercises...)."""
+    return course_copy(tmp_path_factory.mktemp("course"))
+
+
+@pytest.fixture(scope="session")
+def jupyterlab(tmp_path_factory, course):
+    """JupyterLab on a free loopback port with a token, as ``kit.py lab`` starts it; stopped whatever happens."""
+    kit = load_kit()
     tmp = tmp_path_factory.mktemp("jupyterlab")
     write_settings(tmp / "settings")
     port, token = free_port(), uuid.uuid4().hex
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"), "IPUKIT_TARGET": "solutions",
-           "IPUKIT_QUIET": "1", "JUPYTER_CONFIG_DIR": str(tmp / "config")}
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={ROOT}", "--ServerApp.port_retries=0",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    env = kit.environment(course=course)
+    for leak in ("IPUKIT_TARGET", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS"):
+        env.pop(leak, None)                      # the learner's defaults, not the test run's
+    env.update({"JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
+                "JUPYTER_CONFIG_DIR": str(tmp / "config"), "IPUKIT_QUIET": "1"})
+    command = kit.lab_command(Path(sys.executable), env, root=course) + [
+        "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.token={token}",
+        "--ServerApp.port_retries=0", "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log_path = tmp / "server.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
@@ -83,9 +111,9 @@ def jupyterlab(tmp_path_factory):
                 break
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n" + (tmp / "server.log").read_text())
+                    raise RuntimeError("JupyterLab did not start:\n" + log_path.read_text())
                 time.sleep(0.5)
-        yield {"url": url, "token": token, "log": tmp / "server.log"}
+        yield {"url": url, "token": token, "log": log_path, "root": course}
     finally:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
@@ -97,3 +125,17 @@ def jupyterlab(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 continue
         log.close()
+
+
+@pytest.fixture
+def lab(jupyterlab, browser_executable, tmp_path):
+    """A fresh Chromium page on the server; evidence of a failed step goes under ``tmp_path``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            yield Lab(page, jupyterlab, tmp_path)
+        finally:
+            browser.close()

@@ -2,73 +2,67 @@
 import json
 import os
 import time
-from pathlib import Path
 
+from driver import error_outputs, executed, prompts
 
-ROOT = Path(__file__).parents[2]
 NOTEBOOK = os.environ.get("IPUKIT_BROWSER_NOTEBOOK", "notebooks/02_bsp.ipynb")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CELL_TIMEOUT = 180       # seconds one cell may run before the test names it and stops
 
 
-def wait_until(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def test_run_all_cells_and_move_a_slider(jupyterlab, browser_executable, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    notebook = ROOT / NOTEBOOK
-    assert notebook.exists(), f"{NOTEBOOK} is missing"
+def test_run_all_cells_and_move_a_slider(lab, jupyterlab, tmp_path):
+    notebook = jupyterlab["root"] / NOTEBOOK
     before = notebook.read_bytes()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{jupyterlab['url']}/lab/tree/{NOTEBOOK}?token={jupyterlab['token']}")
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-            wait_until(lambda: page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count()
-                       or "Idle" in page.inner_text(".jp-StatusBar-Widget"), 120, "the kernel to start")
+    code_cells = sum(c["cell_type"] == "code" for c in json.loads(before)["cells"])
+    page = lab.page
+    with lab.step(f"open {NOTEBOOK}"):
+        lab.open(NOTEBOOK)
+        cells = lab.notebook_panel().locator(".jp-CodeCell")
+        lab.wait(lambda: cells.count() == code_cells, 60, f"the {code_cells} code cells to render")
+    with lab.step("wait for the kernel"):
+        lab.wait_for_kernel(NOTEBOOK)
+    with lab.step("run all cells"):
+        lab.menu("Run", "Run All Cells")
+        lab.wait(lambda: any(p == "[*]:" or executed(p) for p in prompts(cells)), 30,
+                 "the first cell to start running")
+        wait_for_every_cell(lab, cells, code_cells)
+    with lab.step("move the first slider and see the figure change"):
+        slider = page.locator(".widget-slider .noUi-handle").first
+        slider.scroll_into_view_if_needed()
+        area = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
 
-            code_cells = sum(c["cell_type"] == "code" for c in json.loads(before)["cells"])
-            wait_until(lambda: page.locator(".jp-Notebook .jp-CodeCell").count() == code_cells, 120,
-                       "every cell to render")
-            page.click("li.lm-MenuBar-item:has-text('Run')")
-            page.click("li.lm-Menu-item:has-text('Run All Cells')")
-
-            def all_executed():
-                prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
-                done = [t for t in prompts if t.strip().startswith("[") and "*" not in t and t.strip() != "[ ]:"]
-                return len(done) == code_cells and all("*" not in t for t in prompts)
-            wait_until(all_executed, 600, "every cell to run")
-
-            outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-            errors = [o for o in outputs if "Traceback (most recent call last)" in o or "Error displaying widget" in o]
-            assert not errors, f"error outputs in {NOTEBOOK}:\n" + "\n---\n".join(errors)
-
-            slider = page.locator(".widget-slider .noUi-handle").first
-            slider.scroll_into_view_if_needed()
-            area = slider.locator("xpath=ancestor::div[contains(@class,'jp-OutputArea')][1]")
-            def figure():
-                images = area.locator("img").all()
-                return [img.get_attribute("src") for img in images]
-            first = wait_until(figure, 60, "the widget's figure")
-            page.screenshot(path=str(tmp_path / "before.png"), full_page=True)
-            handle = slider.bounding_box()
-            page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
-            page.mouse.down()
-            page.mouse.move(handle["x"] + 120, handle["y"] + handle["height"] / 2, steps=8)
-            page.mouse.up()
-            wait_until(lambda: figure() and figure() != first, 60, "the figure to change after the slider moved")
-            wait_until(lambda: "Idle" in page.inner_text(".jp-StatusBar-Widget"), 120, "the kernel to finish")
-            page.screenshot(path=str(tmp_path / "after.png"), full_page=True)
-            assert (tmp_path / "after.png").stat().st_size > 0
-        finally:
-            browser.close()
+        def figure():
+            return [img.get_attribute("src") for img in area.locator("img").all()]
+        first = lab.wait(figure, 30, "the widget's figure")
+        handle = slider.bounding_box()
+        page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(handle["x"] + 120, handle["y"] + handle["height"] / 2, steps=8)
+        page.mouse.up()
+        lab.wait(lambda: figure() and figure() != first, 60, "the figure to change after the slider moved")
+        lab.wait(lambda: lab.kernel_state(NOTEBOOK) == "idle", 60, "the kernel to finish")
+        page.screenshot(path=str(tmp_path / "after.png"), full_page=True)
     assert notebook.read_bytes() == before, "the browser test must not write the notebook back"
+
+
+def wait_for_every_cell(lab, cells, count):
+    """Wait for every cell to run, failing at once on an error, a stop, or a cell that runs too long."""
+    running_since, last = time.time(), None
+    while True:
+        errors = error_outputs(cells)
+        assert not errors, "a cell failed:\n" + "\n---\n".join(errors)
+        now = prompts(cells)
+        if sum(map(executed, now)) == count:
+            return
+        if "[*]:" not in now and lab.kernel_state(NOTEBOOK) == "idle":
+            missing = [i for i, p in enumerate(now) if not executed(p)]
+            time.sleep(2)                     # the kernel may be between two cells
+            if prompts(cells) == now:
+                raise AssertionError(f"execution stopped with code cells {missing} not run (prompts {now})")
+        if now != last:
+            running_since, last = time.time(), now
+        elif time.time() - running_since > CELL_TIMEOUT:
+            stuck = next((i for i, p in enumerate(now) if p == "[*]:"), "?")
+            raise AssertionError(f"code cell {stuck} has run for more than {CELL_TIMEOUT} s")
+        dialog = lab.dialog_text()
+        assert not dialog, f"a dialog opened while the cells ran: {dialog!r}"
+        time.sleep(0.5)
