@@ -8,6 +8,8 @@ IPUKIT_COURSE_DIR the course folder the grader and ipukit.check use (default: th
 IPUKIT_CACHE_DIR  where compiled codelet drivers are cached (default: NUMBA_CACHE_DIR/ipukit
                   or ~/.cache/ipukit)
 IPUKIT_QUIET      set to 1 to silence the one-line "compiling" notice
+IPUKIT_LOOP_BUDGET  loop iterations one call of a learner's codelet may run before it is stopped
+                  as endless (default 1,000,000,000; read when the codelet is first run)
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ def course_dir() -> str:
 
 def quiet() -> bool:
     return os.environ.get("IPUKIT_QUIET", "") not in ("", "0")
+
+
+def loop_budget() -> int:
+    return int(os.environ.get("IPUKIT_LOOP_BUDGET", "") or 1_000_000_000)
 
 
 def cache_dir() -> Path | None:

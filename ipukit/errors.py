@@ -51,5 +51,9 @@ class CodeletError(IPUError):
     """A codelet raised while running on a tile; wraps the original exception."""
 
 
+class LoopBudgetError(CodeletError):
+    """A learner's codelet ran more loop iterations in one call than the budget: an endless loop."""
+
+
 class ProgramError(IPUError):
     """A program is malformed (wrong node types, a compute set of another graph...)."""

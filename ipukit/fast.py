@@ -21,8 +21,9 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from . import _env, reference
+from . import _env, loops, reference
 from .errors import CodeletError
+from .guard import input_guard
 
 _announced = False
 
@@ -178,6 +179,7 @@ class NumbaExecutor:
     def prepare(self, groups) -> None:
         for g in groups:
             g.driver = make_driver(g)
+            g.guard = input_guard(g) if g.driver is not None and not g.codelet.builtin else None
 
     def copy_runs(self, src, dst, nbytes) -> None:
         if len(src):
@@ -187,11 +189,55 @@ class NumbaExecutor:
     def run_group(self, group) -> None:
         if group.driver is None:
             reference.run_group(self.mem, group)
-            return
+        elif group.guard is None:
+            self._drive(group)
+        else:
+            self._run_learner(group)
+
+    def _drive(self, group) -> None:
         self._where[0] = -1
         try:
             group.driver(self.mem, group.table, group.sf, group.si, self._where)
+        except loops.LoopBudgetExceeded as e:
+            raise reference.loop_budget_error(group.vertices[int(self._where[0])], group.codelet, e) from None
         except Exception as e:
-            row = int(self._where[0])
-            where = group.vertices[row].where() if row >= 0 else f"a vertex of codelet {group.codelet.name}"
-            raise CodeletError(f"{where}: codelet {group.codelet.name} raised {type(e).__name__}: {e}") from e
+            raise self._explain(group, int(self._where[0]), e) from e
+
+    def _run_learner(self, group) -> None:
+        """A learner's group: interruptible, and its inputs must come out unchanged (ipukit.guard)."""
+        saved = group.guard.save(self.mem)
+        with loops.interruptible():
+            self._drive(group)
+        changed = group.guard.first_change(self.mem, saved, group)
+        if changed is not None:
+            row, col, element = changed
+            group.guard.restore(self.mem, saved)
+            line = self._input_write_line(group, row)
+            raise CodeletError(reference.input_write_message(
+                group.vertices[row], group.codelet, group.codelet.fields[col].name, element, line))
+
+    def _explain(self, group, row, e) -> CodeletError:
+        """Word the error: re-run the vertex on the reference path, whose traceback has the
+        learner's line; keep that message if it raises the same kind of exception."""
+        codelet = group.codelet
+        if row < 0:
+            return CodeletError(f"a vertex of codelet {codelet.name} raised {type(e).__name__}: {e}")
+        if not codelet.builtin:
+            try:
+                with loops.time_limit(reference.DIAGNOSE_SECONDS):
+                    reference.run_vertex(self.mem, group, row)
+            except CodeletError as again:
+                if type(again.__cause__) is type(e):
+                    return again
+        return CodeletError(f"{group.vertices[row].where()}: codelet {codelet.name} raised "
+                            f"{type(e).__name__}: {e}")
+
+    def _input_write_line(self, group, row) -> str:
+        """The learner's line that wrote the input, from a re-run on read-only views (or "")."""
+        try:
+            with loops.time_limit(reference.DIAGNOSE_SECONDS):
+                group.codelet.python(*reference.field_views(self.mem, group, row))
+        except Exception as e:
+            if isinstance(e, ValueError) and "read-only" in str(e):
+                return reference.learner_line(group.codelet, e)
+        return ""

@@ -116,6 +116,7 @@ class Codelet:
         self._cycle_names = self._check_cycles()
         _refuse_writes_to_inputs(self)
         self._kernel = None
+        self._python = None
         self._estimates = {}
         self._drivers = {}      # compiled drivers by field types (see ipukit.fast)
 
@@ -242,11 +243,21 @@ class Codelet:
             from numba import njit
             # Built-ins are trusted and cached on disk; learner code gets bounds checks
             # (an out-of-range index must raise, not scribble over the tile) and no cache.
+            # Learner code also gets its loops counted, so that an endless loop stops (ipukit.loops).
             if self.builtin:
                 self._kernel = njit(cache=True)(self.fn)
             else:
-                self._kernel = njit(boundscheck=True)(self.fn)
+                from .loops import budgeted, numba_tick
+                self._kernel = njit(boundscheck=True)(budgeted(self.fn, numba_tick()) or self.fn)
         return self._kernel
+
+    @property
+    def python(self):
+        """The function the reference path calls: a learner's with its loops counted."""
+        if self._python is None:
+            from .loops import budgeted, py_tick
+            self._python = self.fn if self.builtin else budgeted(self.fn, py_tick) or self.fn
+        return self._python
 
 
 def codelet(fn=None, *, inputs=(), outputs=(), inouts=(), cycles=None, name=None, jit=True):

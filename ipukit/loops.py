@@ -1,0 +1,201 @@
+"""A loop budget for learners' codelets: an endless loop stops with a named error.
+
+Code compiled by numba cannot be interrupted, so a ``while`` whose condition
+never becomes false would hang the kernel.  Every ``while`` and ``for`` of a
+learner's codelet is rewritten to count its iterations (one counter per call,
+shared by all its loops); every 65,536 iterations, and when the budget is
+passed, it calls ``tick``, which raises :class:`LoopBudgetExceeded` past the
+budget and lets a Jupyter interrupt through.  Both backends run the rewritten
+function, so both stop at the same iteration.  Built-in codelets are not
+rewritten.  Loops in functions that a codelet calls are not counted.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import signal
+import threading
+import time
+from contextlib import contextmanager
+
+from . import _env
+
+TICK_EVERY = 1 << 16          # iterations between two calls of tick (a power of two)
+_COUNTER, _TICK = "_ipukit_n", "_ipukit_tick"
+
+
+class LoopBudgetExceeded(Exception):
+    """Raised inside a codelet whose loops ran more than the budget; the executors name the vertex."""
+
+    def __init__(self, line: int, budget: int):
+        super().__init__(line, budget)
+        self.line, self.budget = line, budget
+
+
+def budgeted(fn, tick):
+    """``fn`` with its loops counted (see module docstring), or None if its source cannot be read."""
+    try:
+        lines, first = inspect.getsourcelines(fn)
+    except (OSError, TypeError):
+        return None
+    source = "".join(lines)
+    indented = source[:1].isspace()
+    try:
+        tree = ast.parse("if 1:\n" + source if indented else source)
+    except SyntaxError:
+        return None
+    node = tree.body[0].body[0] if indented else tree.body[0]
+    if not isinstance(node, ast.FunctionDef) or node.name != fn.__name__:
+        return None       # e.g. a lambda
+    node.decorator_list = []
+    shift = first - 1 - indented          # parsed line + shift = line in the file
+    _CountLoops(_env.loop_budget(), shift).visit_body(node)
+    node.body.insert(0, _at(ast.parse(f"{_COUNTER} = 0").body[0], node.body[0]))
+    # def _make(tick, <fn's free variables>): def fn(...): ...; return fn
+    free = fn.__code__.co_freevars
+    make = ast.parse(f"def _make({', '.join((_TICK,) + free)}):\n    return {fn.__name__}").body[0]
+    make.body.insert(0, node)
+    module = ast.Module(body=[make], type_ignores=[])
+    ast.increment_lineno(module, shift)
+    ast.fix_missing_locations(module)
+    namespace = {}
+    exec(compile(module, fn.__code__.co_filename, "exec"), fn.__globals__, namespace)
+    try:
+        cells = [c.cell_contents for c in fn.__closure__ or ()]
+    except ValueError:    # a free variable not assigned yet
+        return None
+    new = namespace["_make"](tick, *cells)
+    new.__defaults__ = fn.__defaults__
+    new.__doc__, new.__qualname__ = fn.__doc__, fn.__qualname__
+    return new
+
+
+class _CountLoops(ast.NodeTransformer):
+    """Counts the iterations of every loop of one function (not of functions nested in it).
+
+    A ``while`` counts each iteration.  A ``for`` over ``range(...)`` is charged
+    its length when it starts, so the hot inner loops of a codelet stay as
+    fast as before; other ``for`` loops walk an array or a tuple, which ends.
+    """
+
+    def __init__(self, budget: int, shift: int):
+        self.budget, self.shift, self.ranges = budget, shift, 0
+
+    def visit_body(self, fn: ast.FunctionDef) -> None:
+        body = []
+        for s in fn.body:
+            new = self.visit(s)
+            body.extend(new if isinstance(new, list) else [new])
+        fn.body = body
+
+    def _check(self, node, test: str) -> str:
+        return f"if {test} or {_COUNTER} > {self.budget}:\n    {_TICK}({_COUNTER}, {self.budget}, {node.lineno + self.shift})\n"
+
+    def visit_While(self, node):
+        self.generic_visit(node)
+        count = ast.parse(f"{_COUNTER} += 1\n" + self._check(node, f"{_COUNTER} & {TICK_EVERY - 1} == 0")).body
+        node.body = [_at(s, node) for s in count] + node.body
+        return node
+
+    def visit_For(self, node):
+        self.generic_visit(node)          # (splices the lists returned for inner loops)
+        it = node.iter
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+                and not it.keywords):
+            return node
+        self.ranges += 1
+        r = f"_ipukit_range{self.ranges}"
+        count = ast.parse(f"{r} = range(0)\n_ipukit_was = {_COUNTER}\n{_COUNTER} += len({r})\n"
+                          + self._check(node, f"({_COUNTER} ^ _ipukit_was) >= {TICK_EVERY}")).body
+        count[0].value = it
+        node.iter = _at(ast.Name(r, ast.Load()), node)
+        return [_at(s, node) for s in count] + [node]
+
+    def _leave(self, node):
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = _leave
+
+
+def _at(stmt, where):
+    for n in ast.walk(stmt):
+        if "lineno" in n._attributes:
+            n.lineno = n.end_lineno = where.lineno
+            n.col_offset = n.end_col_offset = where.col_offset
+    return stmt
+
+
+# --- tick: the budget, and a way out for Ctrl+C / Jupyter's interrupt ------------------
+_interrupted = False
+_deadline = None              # monotonic time after which a diagnostic re-run gives up
+
+
+class GaveUp(Exception):
+    """A diagnostic re-run of a vertex took too long (see :func:`time_limit`)."""
+
+
+def py_tick(n, budget, line) -> None:
+    """Called by a counted loop every ``TICK_EVERY`` iterations and past the budget."""
+    if n > budget:
+        raise LoopBudgetExceeded(line, budget)
+    if _interrupted:
+        raise KeyboardInterrupt
+    if _deadline is not None and time.monotonic() > _deadline:
+        raise GaveUp
+
+
+def numba_tick():
+    """``py_tick`` callable from compiled code (through numba's object mode)."""
+    global _numba_tick
+    if _numba_tick is None:
+        from numba import njit, objmode
+
+        @njit
+        def tick(n, budget, line):
+            with objmode():
+                py_tick(n, budget, line)
+
+        _numba_tick = tick
+    return _numba_tick
+
+
+_numba_tick = None
+
+
+@contextmanager
+def interruptible():
+    """Let SIGINT stop compiled learner code: it sets a flag that the next tick turns into
+    ``KeyboardInterrupt`` (Python's own handler cannot run while compiled code runs)."""
+    global _interrupted
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        global _interrupted
+        _interrupted = True
+
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):            # SIGINT ignored, or handled outside Python: leave it alone
+        yield
+        return
+    _interrupted = False
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        stopped, _interrupted = _interrupted, False
+    if stopped:
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Make counted loops raise :class:`GaveUp` after ``seconds`` (for diagnostic re-runs)."""
+    global _deadline
+    _deadline = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadline = None
