@@ -4,8 +4,10 @@ For each (codelet, field types) group the engine generates a small *driver*:
 one compiled loop that, for every vertex, makes array views of its fields out
 of the flat SRAM and calls the compiled codelet.  No Python runs per vertex.
 Built-in codelets get parallel drivers cached on disk; a learner's codelet gets
-a sequential driver (so an exception can name the vertex) with bounds checks,
-never cached.  The readable twin of this file is :mod:`ipukit.reference`.
+a sequential driver (so an exception can name the vertex) with bounds checks
+and counted loops (:mod:`ipukit.loops`), never cached, and its group's input
+bytes must come out unchanged (:mod:`ipukit.guard`).  The readable twin of
+this file is :mod:`ipukit.reference`.
 """
 from __future__ import annotations
 

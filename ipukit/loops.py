@@ -75,7 +75,9 @@ class _CountLoops(ast.NodeTransformer):
 
     A ``while`` counts each iteration.  A ``for`` over ``range(...)`` is charged
     its length when it starts, so the hot inner loops of a codelet stay as
-    fast as before; other ``for`` loops walk an array or a tuple, which ends.
+    fast as before, unless a ``break`` or ``return`` may end it early: then
+    it counts each iteration too.  Other ``for`` loops walk an array or a
+    tuple, which ends.
     """
 
     def __init__(self, budget: int, shift: int):
@@ -93,6 +95,9 @@ class _CountLoops(ast.NodeTransformer):
 
     def visit_While(self, node):
         self.generic_visit(node)
+        return self._each_iteration(node)
+
+    def _each_iteration(self, node):
         count = ast.parse(f"{_COUNTER} += 1\n" + self._check(node, f"{_COUNTER} & {TICK_EVERY - 1} == 0")).body
         node.body = [_at(s, node) for s in count] + node.body
         return node
@@ -103,6 +108,8 @@ class _CountLoops(ast.NodeTransformer):
         if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
                 and not it.keywords):
             return node
+        if _may_end_early(node.body):
+            return self._each_iteration(node)
         self.ranges += 1
         r = f"_ipukit_range{self.ranges}"
         count = ast.parse(f"{r} = range(0)\n_ipukit_was = {_COUNTER}\n{_COUNTER} += len({r})\n"
@@ -115,6 +122,21 @@ class _CountLoops(ast.NodeTransformer):
         return node
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = _leave
+
+
+def _may_end_early(nodes, inner=False) -> bool:
+    """Does a ``return``, or a ``break`` of this loop (not of an inner one), occur in ``nodes``?"""
+    for n in nodes:
+        if isinstance(n, ast.Return) or (isinstance(n, ast.Break) and not inner):
+            return True
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(n, (ast.For, ast.While)):
+            if _may_end_early(n.body, True) or _may_end_early(n.orelse, inner):
+                return True
+        elif _may_end_early(ast.iter_child_nodes(n), inner):
+            return True
+    return False
 
 
 def _at(stmt, where):

@@ -106,6 +106,19 @@ def test_a_practically_endless_range_stops_at_once(spec, backend):
     assert time.monotonic() - start < 5
 
 
+def test_a_huge_range_that_ends_early_is_fine(spec, backend):
+    @ipukit.codelet(inputs={"a": "float32[n]"}, outputs={"out": "float32[n]"})
+    def first_step_past(a, out):
+        for i in range(10**15):         # counted per iteration, since a break may end it
+            if i > a[1]:
+                out[0] = i
+                break
+
+    eng, _, y = four_vertices(spec, first_step_past, backend)
+    eng.run()
+    np.testing.assert_array_equal(eng.read(y)[::2], [2, 4, 6, 8])
+
+
 @ipukit.codelet(inputs={"a": "float32[n]"}, outputs={"out": "float32[n]"})
 def nested_for(a, out, reps):
     for i in range(reps):            # counted reps times, then 9 for each rep: 10 * reps in all
