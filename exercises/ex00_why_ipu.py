@@ -6,7 +6,7 @@ FLOPs a matrix multiply does per byte it moves, and which of the two limits
 wins on a given chip (the roofline model).
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex00_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex00``).
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex00``).
 """
 import numpy as np
 

@@ -5,7 +5,7 @@ uses must fit, tile by tile, and each tile computes with six hardware workers.
 These three exercises read a memory map, build one, and keep all six workers busy.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex01_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex01``).
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex01``).
 """
 import numpy as np
 

@@ -7,7 +7,7 @@ elements.  These three exercises predict a compute phase, balance one, and
 split a computation that would conflict into supersteps.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex02_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex02``).
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex02``).
 """
 import numpy as np
 

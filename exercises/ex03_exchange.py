@@ -5,7 +5,7 @@ exchange, between two syncs.  These three exercises predict what an exchange
 costs, move a whole matrix in one exchange, and build an all-reduce from supersteps.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex03_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex03``).
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex03``).
 """
 import numpy as np
 

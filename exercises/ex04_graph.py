@@ -6,7 +6,7 @@ three exercises write a codelet with a cycle estimate, build a complete program
 fed by host streams, and stop a loop when the data says so.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex04_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex04``).  To debug
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex04``).  To debug
 a codelet, run its engine with ``backend="reference"`` (plain Python: ``print``
 and ``breakpoint()`` work), or grade with ``NUMBA_DISABLE_JIT=1`` set.
 """

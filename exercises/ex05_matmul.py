@@ -7,7 +7,7 @@ exercises price one step by the rules, choose a split under a memory cap, and
 build a K split whose reduction is shared by all its tiles.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex05_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex05``).
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex05``).
 """
 import ipukit
 from ipukit import codelets, cost, ops

@@ -7,7 +7,7 @@ network's forward pass on the emulator in as few supersteps as it needs, and fin
 how many samples a true-size model can train on at once on one IPU.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex06_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex06``).
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex06``).
 """
 import numpy as np
 

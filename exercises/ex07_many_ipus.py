@@ -7,7 +7,7 @@ chip.  These three exercises price a pipeline, cut a model into stages, and
 predict what a gradient all-reduce sends over the links.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex07_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex07``).
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex07``).
 """
 import math
 

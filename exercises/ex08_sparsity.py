@@ -6,7 +6,7 @@ exercises price lock-step padding, balance uneven work over tiles and workers,
 and build a block-sparse matrix-vector product that works only where blocks are.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex08_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex08``).
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex08``).
 """
 import numpy as np
 

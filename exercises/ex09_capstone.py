@@ -6,7 +6,7 @@ FLOP/s against the machine's peak, and tune the mapping of a small layer until
 it meets a cycle budget.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex09_1")``
-(or in a terminal: ``python -m ipukit.grade --target exercises ex09``).
+(or in JupyterLab's terminal: ``python -m ipukit.grade ex09``).
 """
 import math
 
