@@ -20,7 +20,7 @@ import sys
 import numba
 import numpy as np
 from numba import njit, prange, types
-from numba.core import cgutils
+from numba.core import cgutils, event
 from numba.extending import intrinsic
 
 from . import _env, loops, reference
@@ -36,6 +36,20 @@ def _announce(what: str) -> None:
         print(f"ipukit: compiling {what} with numba (first use only; later runs reuse the compiled code)",
               flush=True)
         _announced = True
+
+
+class _CompileNotice(event.Listener):
+    """Announces a compile when numba really starts one: numba fires ``numba:compile`` only on a
+    miss of its in-memory and disk caches, so a warm cache prints nothing."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def on_start(self, ev) -> None:
+        _announce(self.what)
+
+    def on_end(self, ev) -> None:
+        pass
 
 
 @intrinsic
@@ -109,7 +123,6 @@ def make_driver(group):
     key = group.signature
     if key in drivers:
         return drivers[key]
-    _announce(f"codelet '{codelet.name}'" if not codelet.builtin else "the built-in codelets")
     drive = None
     if codelet.builtin:
         drive = _cached_driver(group)
@@ -119,7 +132,9 @@ def make_driver(group):
         namespace = {"_kernel": codelet.kernel}
         exec(compile(source, f"<ipukit driver for {codelet.name}>", "exec"), namespace)
         drive = namespace["drive"]
-    _warm_up(drive, group)
+    what = f"codelet '{codelet.name}'" if not codelet.builtin else "the built-in codelets"
+    with event.install_listener("numba:compile", _CompileNotice(what)):
+        _warm_up(drive, group)
     drivers[key] = drive
     return drive
 

@@ -5,6 +5,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 import ipukit
 from ipukit import Engine, Execute, fast, reference
@@ -76,3 +77,34 @@ def test_runs_with_jit_disabled():
     """, NUMBA_DISABLE_JIT="1")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str([3.0 * i for i in range(8)])
+
+
+SCALE_ON_FOUR_TILES = """
+    import numpy as np, ipukit
+    from ipukit import codelets as C
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=4))
+    x, y = g.add_variable(8, name="x"), g.add_variable(8, name="y")
+    g.map_linearly(x); g.map_linearly(y)
+    cs = g.add_compute_set()
+    for t in range(4):
+        g.add_vertex(cs, C.scale, tile=t, a=x[2*t:2*t+2], out=y[2*t:2*t+2], factor=3.0)
+    eng = ipukit.Engine(g, ipukit.Execute(cs), backend="numba")
+    eng.write(x, np.arange(8, dtype=np.float32)); eng.run()
+    print(eng.read(y).sum())
+"""
+
+
+@pytest.mark.slow
+def test_compiling_line_only_when_numba_really_compiles(tmp_path):
+    """A warm disk cache (a second process with the same NUMBA_CACHE_DIR) prints no compiling line."""
+    env = {k: v for k, v in os.environ.items() if k not in ("IPUKIT_QUIET", "IPUKIT_CACHE_DIR")}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
+    runs = []
+    for _ in range(2):
+        r = subprocess.run([sys.executable, "-c", textwrap.dedent(SCALE_ON_FOUR_TILES)], capture_output=True,
+                           text=True, env=env, timeout=600)
+        assert r.returncode == 0, r.stderr
+        runs.append(r.stdout.splitlines())
+    cold, warm = runs
+    assert cold[0].startswith("ipukit: compiling the built-in codelets with numba") and cold[1:] == ["84.0"]
+    assert warm == ["84.0"]
