@@ -81,16 +81,17 @@ def setup() -> Path:
     return python
 
 
-def environment(course: Path = ROOT) -> dict:
-    """The kit's environment: its .venv first on PATH, its compile cache, its course folder.
+def environment(course: Path = ROOT, python: Path | None = None) -> dict:
+    """The kit's environment: its Python first on PATH, its compile cache, its course folder.
 
     Everything started from here (JupyterLab, its kernels and terminals, pytest,
     the grader) inherits it, so `python` means the course's Python everywhere.
     """
+    scripts = Path(python or venv_python()).parent       # .venv/bin, not resolved: a venv's python is a link
     env = dict(os.environ)
     env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))   # writable, kept between runs
-    env["VIRTUAL_ENV"] = str(VENV)
-    env["PATH"] = os.pathsep.join([str(venv_bin()), env.get("PATH", "")])
+    env["VIRTUAL_ENV"] = str(scripts.parent)
+    env["PATH"] = os.pathsep.join([str(scripts), env.get("PATH", "")])
     env.pop("PYTHONHOME", None)
     env["IPUKIT_COURSE_DIR"] = str(course)       # where `python -m ipukit.grade` finds exercises/
     return env
@@ -103,12 +104,14 @@ def terminal_shell(env: dict) -> list[str]:
     resets PATH: `python` would then be the system's, without numba.  So the
     terminal reads the user's ~/.bashrc and then puts .venv back in front.
     """
-    rc = VENV / "ipukit-terminal.rc"
+    rc = ROOT / ".cache" / "ipukit-terminal.rc"
+    rc.parent.mkdir(exist_ok=True)
+    scripts = env["PATH"].split(os.pathsep)[0]
     rc.write_text(
         "# JupyterLab terminals of the ipukit course: the course's Python comes first.\n"
         '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
-        f"export VIRTUAL_ENV={shlex.quote(str(VENV))}\n"
-        f"export PATH={shlex.quote(str(venv_bin()))}:\"$PATH\"\n"
+        f"export VIRTUAL_ENV={shlex.quote(env['VIRTUAL_ENV'])}\n"
+        f"export PATH={shlex.quote(scripts)}:\"$PATH\"\n"
         'PS1="(ipukit) ${PS1:-\\$ }"\n')
     if shutil.which("bash"):
         return ["bash", "--rcfile", str(rc), "-i"]

@@ -89,7 +89,7 @@ def jupyterlab(tmp_path_factory, course):
     tmp = tmp_path_factory.mktemp("jupyterlab")
     write_settings(tmp / "settings")
     port, token = free_port(), uuid.uuid4().hex
-    env = kit.environment(course=course)
+    env = kit.environment(course=course, python=Path(sys.executable))
     for leak in ("IPUKIT_TARGET", "PYTEST_CURRENT_TEST", "PYTEST_ADDOPTS"):
         env.pop(leak, None)                      # the learner's defaults, not the test run's
     env.update({"JUPYTERLAB_SETTINGS_DIR": str(tmp / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
