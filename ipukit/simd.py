@@ -7,12 +7,23 @@ masked off: padding); items of different kinds in one group run one kind after
 another (divergence); each kernel pays a launch, and reads and writes its data
 from a memory with a V100's ratio of bandwidth to compute.  It is a model, not
 an emulator: only the IPU side of a comparison is run.
+
+With ``warp=32`` the lock-step groups are warps of 32 lanes, as on NVIDIA GPUs,
+and each warp starts on the next free warp slot, so a long item holds up only
+its own warp.  :meth:`SIMDMachine.rows` prices work organised in rows (ragged
+rows, sparse rows, rows of blocks) with the three ways a GPU library deals it
+out: one thread per row (CSR-scalar), one warp per row (CSR-vector), and an
+even split of the whole work over all threads (merge-path; Merrill & Garland,
+"Merge-based parallel sparse matrix-vector multiplication", SC16).
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
+
+ROW_STRATEGIES = ("thread", "warp", "merge")
 
 @dataclass(frozen=True)
 class KernelCost:
@@ -90,6 +101,11 @@ class SIMDMachine:
       a memory of ``memory_bytes_per_cycle`` (None: memory is free), overlapped
       with compute: a kernel lasts launch + max(compute, memory).  Caches are
       perfect: every distinct byte moves once.
+    - ``warp=None``: a group is all ``lanes`` lanes, and groups run one after
+      another.  ``warp=w`` (a divisor of ``lanes``): a group is a warp of ``w``
+      lanes, the machine has ``lanes // w`` warp slots, and each warp, in order,
+      starts on the slot that frees first (list scheduling, as a GPU dispatches
+      blocks to its SMs); the kernel's compute ends when the last warp does.
 
     :meth:`like` builds one with the same peak as an IPU, so a comparison
     isolates the execution model from the size of the chip.
@@ -99,6 +115,7 @@ class SIMDMachine:
     issue_cycles: int = 1
     launch_cycles: int = 0
     memory_bytes_per_cycle: float | None = None
+    warp: int | None = None
 
     def __post_init__(self):
         for label in ("lanes", "issue_cycles"):
@@ -109,9 +126,24 @@ class SIMDMachine:
             raise ValueError(f"SIMDMachine.launch_cycles must be >= 0, got {self.launch_cycles!r}")
         if self.memory_bytes_per_cycle is not None and self.memory_bytes_per_cycle <= 0:
             raise ValueError("SIMDMachine.memory_bytes_per_cycle must be positive, or None for free memory")
+        if self.warp is not None and (not isinstance(self.warp, (int, np.integer)) or self.warp < 1
+                                      or self.lanes % self.warp):
+            raise ValueError(f"SIMDMachine.warp must be a positive int dividing lanes ({self.lanes}), "
+                             f"or None for one group of all lanes; got {self.warp!r}")
+
+    @property
+    def group_lanes(self) -> int:
+        """Lanes that run in lock-step: a warp, or every lane when ``warp`` is None."""
+        return self.warp or self.lanes
+
+    @property
+    def slots(self) -> int:
+        """Groups that run at the same time: ``lanes // warp`` warp slots, or 1."""
+        return self.lanes // self.group_lanes
 
     @classmethod
-    def like(cls, spec, launch_cycles: int | None = None, memory: str | None = "V100") -> "SIMDMachine":
+    def like(cls, spec, launch_cycles: int | None = None, memory: str | None = "V100",
+             warp: int | None = None) -> "SIMDMachine":
         """A lock-step machine with ``spec``'s peak: one lane per worker of every tile.
 
         A lane issues one instruction every ``workers_per_tile`` cycles, as a worker
@@ -121,6 +153,8 @@ class SIMDMachine:
         ``memory`` names a device of :data:`ipukit.viz.HARDWARE` whose ratio of
         float32 peak to memory bandwidth the machine keeps (the V100 datasheet:
         15.7 TFLOPS, 900 GB/s, 17.4 FLOP per byte); None makes memory free.
+        ``warp=32`` deals the lanes in warps of 32, as NVIDIA GPUs do (CUDA C++
+        Programming Guide, "SIMT Architecture"); None keeps one group of all lanes.
         """
         bandwidth = None
         if memory is not None:
@@ -128,8 +162,9 @@ class SIMDMachine:
             peak_per_cycle = spec.flops_per_cycle("float32") * spec.total_tiles
             bandwidth = peak_per_cycle / ridge_point(memory, "float32")
         w = spec.workers_per_tile
-        return cls(f"lock-step machine like {spec.total_tiles} {spec.name} tiles", spec.total_tiles * w, w,
-                   spec.sync_cycles if launch_cycles is None else int(launch_cycles), bandwidth)
+        warps = "" if warp is None else f", warps of {warp}"
+        return cls(f"lock-step machine like {spec.total_tiles} {spec.name} tiles{warps}", spec.total_tiles * w, w,
+                   spec.sync_cycles if launch_cycles is None else int(launch_cycles), bandwidth, warp)
 
     def kernel(self, work, kinds=None, nbytes: int = 0, name: str = "kernel") -> KernelCost:
         """Price one kernel: ``work[i]`` instructions for item i (of kind ``kinds[i]``)."""
@@ -140,13 +175,102 @@ class SIMDMachine:
                                                                                return_inverse=True)[1].reshape(-1)
         if kinds.size != work.size:
             raise ValueError(f"{name}: {work.size} work items but {kinds.size} kinds; give one kind per item")
-        group = np.arange(work.size) // self.lanes
-        longest = np.zeros(int(group[-1] + 1) * (int(kinds.max()) + 1) if work.size else 0)
-        np.maximum.at(longest, group * (int(kinds.max(initial=0)) + 1) + kinds, work)
-        compute = self.issue_cycles * longest.sum()
+        compute = self.issue_cycles * self._makespan(self.group_cycles(work, kinds))
         useful = self.issue_cycles * work.sum() / self.lanes
         memory = nbytes / self.memory_bytes_per_cycle if self.memory_bytes_per_cycle else 0.0
         return KernelCost(name, int(work.size), float(compute), float(useful), float(memory), self.launch_cycles)
+
+    def group_cycles(self, work, kinds=None) -> np.ndarray:
+        """Each lock-step group's length in instructions: per kind present, its longest item, summed.
+
+        ``kinds`` here are small ints (0, 1, ...), one per item, or None.
+        """
+        work = np.asarray(work, float).reshape(-1)
+        if not work.size:
+            return np.zeros(0)
+        kinds = np.zeros(work.size, np.int64) if kinds is None else np.asarray(kinds).reshape(-1)
+        n_kinds = int(kinds.max(initial=0)) + 1
+        group = np.arange(work.size) // self.group_lanes
+        longest = np.zeros((int(group[-1]) + 1) * n_kinds)
+        np.maximum.at(longest, group * n_kinds + kinds, work)
+        return longest.reshape(-1, n_kinds).sum(axis=1)
+
+    def _makespan(self, groups) -> float:
+        """When the last group ends: groups in order, each on the slot that frees first."""
+        groups = np.asarray(groups, float)
+        slots = self.slots
+        if slots == 1:
+            return float(groups.sum())
+        if groups.size <= slots:
+            return float(groups.max(initial=0.0))
+        if np.all(groups == groups[0]):
+            return float(groups[0] * -(-groups.size // slots))
+        free = [0.0] * slots
+        for length in groups.tolist():
+            heapq.heapreplace(free, free[0] + length)
+        return float(max(free))
+
+    def rows(self, counts, item_cycles: float, row_cycles: float = 0.0, strategy: str = "thread",
+             reduce_cycles: float = 0.0, nbytes: int = 0, name: str | None = None, threads: int | None = None,
+             search_cycles: float = 1.0, carry_bytes: int = 4) -> SIMDCost:
+        """Price work organised in rows: row i holds ``counts[i]`` items of ``item_cycles`` each.
+
+        Every row also costs ``row_cycles`` once (start it, write its result).
+        The three ways a GPU library deals such work to lanes (``strategy``):
+
+        - ``"thread"``, one thread per row (CSR-scalar): lane item i costs
+          ``row_cycles + counts[i] * item_cycles``; a long row holds up its warp.
+        - ``"warp"``, one warp per row (CSR-vector): the ``w = group_lanes``
+          lanes of a warp take the row's items in turn (lane j gets items j,
+          j + w, ...), then add their partial results in ``log2(w)`` steps of
+          ``reduce_cycles`` (none when ``reduce_cycles`` is 0, e.g. an elementwise
+          op).  Short rows leave most of the warp idle.
+        - ``"merge"``, an even split of the whole work (merge-path): the
+          ``sum(counts) + rows`` steps of the path (each item, and each row's
+          end) are cut into ``threads`` (default: ``lanes``) runs of equal length
+          (differing by one at most).  A thread first finds its start by a binary
+          search (``search_cycles`` per step, ``ceil(log2(steps + 1))`` steps),
+          then costs ``item_cycles`` per item and ``row_cycles`` per row end in its
+          run.  When ``reduce_cycles`` > 0, a second kernel adds each thread's
+          carry (the partial result of a row it did not finish) to its row:
+          one item of ``reduce_cycles`` per thread, ``2 * carry_bytes`` each.
+
+        ``nbytes``: the data the work reads and writes, the same for every
+        strategy.  Returns a :class:`SIMDCost` (one kernel, two for a merge with
+        carries).
+        """
+        counts = np.asarray(counts).reshape(-1)
+        if counts.size and (counts.min() < 0 or not np.issubdtype(counts.dtype, np.integer)):
+            raise ValueError("rows: counts must be whole numbers >= 0, one per row")
+        if strategy not in ROW_STRATEGIES:
+            raise ValueError(f"rows: strategy must be one of {', '.join(ROW_STRATEGIES)}, got {strategy!r}")
+        for label, v in (("item_cycles", item_cycles), ("row_cycles", row_cycles),
+                         ("reduce_cycles", reduce_cycles), ("search_cycles", search_cycles)):
+            if not np.isfinite(v) or v < 0:
+                raise ValueError(f"rows: {label} must be finite and >= 0, got {v!r}")
+        name = name or (f"{counts.size} rows, merge-path" if strategy == "merge"
+                        else f"{counts.size} rows, a {strategy} per row")
+        if strategy == "thread":
+            return SIMDCost((self.kernel(row_cycles + counts * item_cycles, None, nbytes, name),))
+        if strategy == "warp":
+            w = self.group_lanes
+            lane = np.arange(w)
+            share = counts[:, None] // w + (lane[None, :] < (counts[:, None] % w))     # (rows, w) items per lane
+            steps = int(np.ceil(np.log2(w))) if reduce_cycles else 0
+            work = row_cycles + share * item_cycles + steps * reduce_cycles
+            return SIMDCost((self.kernel(work.reshape(-1), None, nbytes, name),))
+        threads = self.lanes if threads is None else int(threads)
+        if threads < 1:
+            raise ValueError(f"rows: threads must be a positive int, got {threads!r}")
+        items, ends = merge_path_split(counts, threads)
+        path = int(counts.sum()) + counts.size
+        search = search_cycles * int(np.ceil(np.log2(path + 1)))
+        work = search + items * item_cycles + ends * row_cycles
+        kernels = [self.kernel(work, None, nbytes, name)]
+        if reduce_cycles:
+            kernels.append(self.kernel(np.full(threads, float(reduce_cycles)), None, 2 * threads * carry_bytes,
+                                       f"{name}: carries"))
+        return SIMDCost(tuple(kernels))
 
     def run(self, kernels) -> SIMDCost:
         """``kernels``: KernelCost objects, or ``(work, kinds, nbytes, name)`` tuples to price."""
@@ -212,37 +336,56 @@ class SIMDMachine:
                                      f"all {groups} groups"),))
 
 
+def merge_path_split(counts, threads: int):
+    """Cut the merge path of rows with ``counts`` items into ``threads`` equal runs.
+
+    The path visits row 0's items, then row 0's end, then row 1's items, and so
+    on: ``sum(counts) + len(counts)`` steps.  Thread t takes steps
+    ``[t * L // threads, (t + 1) * L // threads)``.  Returns two int arrays of
+    length ``threads``: the items and the row ends in each thread's run.
+    """
+    counts = np.asarray(counts, np.int64).reshape(-1)
+    path = int(counts.sum()) + counts.size
+    bounds = np.arange(threads + 1, dtype=np.int64) * path // threads
+    row_end = np.cumsum(counts + 1) - 1                 # path index of each row's end
+    ends_before = np.searchsorted(row_end, bounds, side="left")      # row ends at path index < bound
+    ends = np.diff(ends_before)
+    return np.diff(bounds) - ends, ends
+
+
 def plot_lockstep(machine: SIMDMachine, work, kinds=None, title: str | None = None):
     """Each lane of the lock-step machine over time: its work (blue) and its padding (pale).
 
-    Groups of ``machine.lanes`` items run one after another; a vertical line
-    marks where each group ends, when its longest item does.
+    Groups of ``machine.group_lanes`` items (all lanes, or a warp) run in
+    lock-step; a short black tick marks where each group ends, when its longest
+    item does.  With warps, each warp runs on the lanes of the slot it was given.
     """
     from .palette import OKABE_ITO, PHASE_COLORS, SERIES
     from .viz._common import new_figure
     work = np.asarray(work, float).reshape(-1)
     kind_ids = np.zeros(work.size, np.int64) if kinds is None else np.unique(np.asarray(kinds), return_inverse=True)[1]
     names = [None] if kinds is None else list(np.unique(np.asarray(kinds)))
-    lanes, issue = machine.lanes, machine.issue_cycles
+    lanes, issue, size = machine.lanes, machine.issue_cycles, machine.group_lanes
     fig = new_figure(10, 1.4 + min(lanes, 96) * 0.035 + 0.6)
     ax = fig.subplots()
-    start = 0.0
-    groups = -(-work.size // lanes)
-    for g in range(groups):
-        items = work[g * lanes:(g + 1) * lanes]
-        ks = kind_ids[g * lanes:(g + 1) * lanes]
-        t = start
+    lengths = machine.group_cycles(work, kind_ids)
+    free = [(0.0, s) for s in range(machine.slots)]            # (time the slot frees, slot)
+    end = 0.0
+    for g, length in enumerate(lengths.tolist()):
+        t0, slot = heapq.heappop(free)
+        items, ks = work[g * size:(g + 1) * size], kind_ids[g * size:(g + 1) * size]
+        t = t0
         for k in np.unique(ks):
             mine = ks == k
-            span = issue * items[mine].max()
-            lane_ids = np.flatnonzero(mine)
             color = PHASE_COLORS["compute"] if kinds is None else SERIES[int(k) % len(SERIES)]
-            ax.barh(lane_ids, issue * items[mine], left=t, height=1.0, color=color, linewidth=0)
-            t += span
-        start = t
-        ax.axvline(start, color=OKABE_ITO["black"], lw=0.6)
+            ax.barh(slot * size + np.flatnonzero(mine), issue * items[mine], left=issue * t, height=1.0,
+                    color=color, linewidth=0)
+            t += items[mine].max()
+        ax.plot([issue * t] * 2, [slot * size - 0.5, (slot + 1) * size - 0.5], color=OKABE_ITO["black"], lw=0.6)
+        heapq.heappush(free, (t0 + length, slot))
+        end = max(end, issue * (t0 + length))
     ax.set_facecolor(PHASE_COLORS["idle"])
-    ax.set_xlim(0, max(start, 1))
+    ax.set_xlim(0, max(end, 1))
     ax.set_ylim(lanes - 0.5, -0.5)
     ax.set_ylabel("lane")
     ax.set_xlabel("cycles")
@@ -251,6 +394,7 @@ def plot_lockstep(machine: SIMDMachine, work, kinds=None, title: str | None = No
         from matplotlib.patches import Patch
         ax.legend([Patch(color=SERIES[i % len(SERIES)]) for i in range(len(names))], [str(n) for n in names],
                   fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.suptitle(title or f"{work.size} items on {lanes} lanes in lock-step, {groups} group(s): "
-                 f"{start:,.0f} cycles, of which {useful / start if start else 1:.0%} useful work")
+    what = "group(s)" if machine.warp is None else f"warp(s) of {machine.warp} on {machine.slots} slot(s)"
+    fig.suptitle(title or f"{work.size} items on {lanes} lanes in lock-step, {len(lengths)} {what}: "
+                 f"{end:,.0f} cycles, of which {useful / end if end else 1:.0%} useful work")
     return fig
