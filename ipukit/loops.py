@@ -12,6 +12,7 @@ rewritten.  Loops in functions that a codelet calls are not counted.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import signal
 import threading
@@ -33,7 +34,30 @@ class LoopBudgetExceeded(Exception):
 
 
 def budgeted(fn, tick):
-    """``fn`` with its loops counted (see module docstring), or None if its source cannot be read."""
+    """``fn`` with its loops counted (see module docstring), or None where that cannot be done
+    faithfully: no source, or a source file edited since ``fn`` was defined."""
+    parsed = _parse(fn)
+    if parsed is None:
+        return None
+    node, shift = parsed
+    if not _same_code(_inner_code(_compile(copy.deepcopy(node), fn, shift), fn.__name__), fn.__code__):
+        return None
+    _CountLoops(_env.loop_budget(), shift).visit_body(node)
+    node.body.insert(0, _at(ast.parse(f"{_COUNTER} = 0").body[0], node.body[0]))
+    namespace = {}
+    exec(_compile(node, fn, shift), fn.__globals__, namespace)
+    try:
+        cells = [c.cell_contents for c in fn.__closure__ or ()]
+    except ValueError:    # a free variable not assigned yet
+        return None
+    new = namespace["_make"](tick, *cells)
+    new.__defaults__ = fn.__defaults__
+    new.__doc__, new.__qualname__ = fn.__doc__, fn.__qualname__
+    return new
+
+
+def _parse(fn):
+    """(the ``def`` of ``fn`` without decorators, line shift to the file), or None."""
     try:
         lines, first = inspect.getsourcelines(fn)
     except (OSError, TypeError):
@@ -48,26 +72,34 @@ def budgeted(fn, tick):
     if not isinstance(node, ast.FunctionDef) or node.name != fn.__name__:
         return None       # e.g. a lambda
     node.decorator_list = []
-    shift = first - 1 - indented          # parsed line + shift = line in the file
-    _CountLoops(_env.loop_budget(), shift).visit_body(node)
-    node.body.insert(0, _at(ast.parse(f"{_COUNTER} = 0").body[0], node.body[0]))
-    # def _make(tick, <fn's free variables>): def fn(...): ...; return fn
+    return node, first - 1 - indented          # parsed line + shift = line in the file
+
+
+def _compile(node, fn, shift):
+    """``def _make(tick, <fn's free variables>): <node>; return fn``, compiled as in fn's file."""
     free = fn.__code__.co_freevars
     make = ast.parse(f"def _make({', '.join((_TICK,) + free)}):\n    return {fn.__name__}").body[0]
     make.body.insert(0, node)
     module = ast.Module(body=[make], type_ignores=[])
     ast.increment_lineno(module, shift)
     ast.fix_missing_locations(module)
-    namespace = {}
-    exec(compile(module, fn.__code__.co_filename, "exec"), fn.__globals__, namespace)
-    try:
-        cells = [c.cell_contents for c in fn.__closure__ or ()]
-    except ValueError:    # a free variable not assigned yet
-        return None
-    new = namespace["_make"](tick, *cells)
-    new.__defaults__ = fn.__defaults__
-    new.__doc__, new.__qualname__ = fn.__doc__, fn.__qualname__
-    return new
+    return compile(module, fn.__code__.co_filename, "exec")
+
+
+def _inner_code(module_code, name):
+    make = next(c for c in module_code.co_consts if inspect.iscode(c))
+    return next((c for c in make.co_consts if inspect.iscode(c) and c.co_name == name), None)
+
+
+def _same_code(a, b) -> bool:
+    """Same bytecode, names and constants (nested functions compared the same way)."""
+    if a is None or any(getattr(a, k) != getattr(b, k) for k in ("co_code", "co_names", "co_varnames",
+                                                                   "co_freevars", "co_cellvars")):
+        return False
+    return len(a.co_consts) == len(b.co_consts) and all(
+        _same_code(x, y) if inspect.iscode(x) and inspect.iscode(y) else
+        type(x) is type(y) and (x == y or repr(x) == repr(y))          # (repr: nan != nan)
+        for x, y in zip(a.co_consts, b.co_consts))
 
 
 class _CountLoops(ast.NodeTransformer):
@@ -90,16 +122,18 @@ class _CountLoops(ast.NodeTransformer):
             body.extend(new if isinstance(new, list) else [new])
         fn.body = body
 
-    def _check(self, node, test: str) -> str:
-        return f"if {test} or {_COUNTER} > {self.budget}:\n    {_TICK}({_COUNTER}, {self.budget}, {node.lineno + self.shift})\n"
+    def _count(self, node, code: str, test: str) -> list:
+        """Statements ``code``, then ``if test or past the budget: tick(...)``, at the loop's line."""
+        line = node.lineno + self.shift
+        check = f"if {test} or {_COUNTER} > {self.budget}:\n    {_TICK}({_COUNTER}, {self.budget}, {line})\n"
+        return [_at(s, node) for s in ast.parse(code + check).body]
 
     def visit_While(self, node):
         self.generic_visit(node)
         return self._each_iteration(node)
 
     def _each_iteration(self, node):
-        count = ast.parse(f"{_COUNTER} += 1\n" + self._check(node, f"{_COUNTER} & {TICK_EVERY - 1} == 0")).body
-        node.body = [_at(s, node) for s in count] + node.body
+        node.body = self._count(node, f"{_COUNTER} += 1\n", f"{_COUNTER} & {TICK_EVERY - 1} == 0") + node.body
         return node
 
     def visit_For(self, node):
@@ -112,11 +146,11 @@ class _CountLoops(ast.NodeTransformer):
             return self._each_iteration(node)
         self.ranges += 1
         r = f"_ipukit_range{self.ranges}"
-        count = ast.parse(f"{r} = range(0)\n_ipukit_was = {_COUNTER}\n{_COUNTER} += len({r})\n"
-                          + self._check(node, f"({_COUNTER} ^ _ipukit_was) >= {TICK_EVERY}")).body
+        count = self._count(node, f"{r} = range(0)\n_ipukit_was = {_COUNTER}\n{_COUNTER} += len({r})\n",
+                            f"({_COUNTER} ^ _ipukit_was) >= {TICK_EVERY}")
         count[0].value = it
         node.iter = _at(ast.Name(r, ast.Load()), node)
-        return [_at(s, node) for s in count] + [node]
+        return count + [node]
 
     def _leave(self, node):
         return node

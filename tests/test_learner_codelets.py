@@ -177,6 +177,23 @@ def test_a_codelet_without_source_still_runs(spec, backend):
     np.testing.assert_array_equal(eng.read(y), 3 * np.arange(8))
 
 
+def test_a_source_file_edited_after_import_is_not_what_runs(spec, backend, tmp_path, monkeypatch):
+    """The loop counter is added to the source on disk only if it is the code that was loaded."""
+    module = tmp_path / "learner_mod.py"
+    module.write_text("import ipukit\n\n"
+                      "@ipukit.codelet(inputs={'a': 'float32[n]'}, outputs={'out': 'float32[n]'})\n"
+                      "def scaled(a, out):\n"
+                      "    for i in range(a.size):\n"
+                      "        out[i] = 2 * a[i]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import learner_mod
+    module.write_text(module.read_text().replace("2 * a[i]", "30 * a[i]"))     # edited, not reloaded
+    eng, _, y = four_vertices(spec, learner_mod.scaled, backend)
+    eng.run()
+    np.testing.assert_array_equal(eng.read(y), 2 * np.arange(8))
+    del sys.modules["learner_mod"]
+
+
 ENDLESS = """
 import numpy as np, ipukit
 @ipukit.codelet(inputs={"a": "float32[n]"}, outputs={"out": "float32[n]"})
