@@ -19,6 +19,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 ACTION_TIMEOUT_MS = 30_000          # any single click, fill or locator call
 
 
+@contextlib.contextmanager
+def open_browser(server: dict, executable: str, artifacts: Path):
+    """Debian's Chromium, headless, with one page on ``server``: yields a :class:`Lab`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield Lab(browser.new_page(viewport={"width": 1400, "height": 1000}), server, artifacts)
+        finally:
+            browser.close()
+
+
 class StepFailed(AssertionError):
     """A step of a browser test did not complete; the message says which and where the evidence is."""
 
@@ -120,6 +133,39 @@ class Lab:
 
     def save(self):
         self.page.keyboard.press("Control+s")
+
+    def run_all_cells(self, path: str, cell_timeout: float = 180):
+        """Run > Run All Cells, then wait for every cell of notebook ``path`` to run.
+
+        Fails at once on an error output, on execution that stops early (the kernel
+        aborts the queue after an error), on a dialog, or on one cell running longer
+        than ``cell_timeout`` seconds, naming the cell.
+        """
+        cells = self.notebook_panel().locator(".jp-CodeCell")
+        count = cells.count()
+        self.menu("Run", "Run All Cells")
+        self.wait(lambda: any(p == "[*]:" or executed(p) for p in prompts(cells)), 30,
+                  "the first cell to start running")
+        running_since, last = time.time(), None
+        while True:
+            errors = error_outputs(cells)
+            assert not errors, "a cell failed:\n" + "\n---\n".join(errors)
+            now = prompts(cells)
+            if sum(map(executed, now)) == count:
+                return
+            if "[*]:" not in now and self.kernel_state(path) == "idle":
+                time.sleep(2)                     # the kernel may be between two cells
+                if prompts(cells) == now:
+                    missing = [i for i, p in enumerate(now) if not executed(p)]
+                    raise AssertionError(f"execution stopped with code cells {missing} not run (prompts {now})")
+            if now != last:
+                running_since, last = time.time(), now
+            elif time.time() - running_since > cell_timeout:
+                stuck = next((i for i, p in enumerate(now) if p == "[*]:"), "?")
+                raise AssertionError(f"code cell {stuck} has run for more than {cell_timeout:.0f} s")
+            dialog = self.dialog_text()
+            assert not dialog, f"a dialog opened while the cells ran: {dialog!r}"
+            time.sleep(0.5)
 
 
 def prompts(cells) -> list[str]:

@@ -1,12 +1,8 @@
 """Open a course notebook in a real JupyterLab with a real browser, run it, move a slider."""
 import json
 import os
-import time
-
-from driver import error_outputs, executed, prompts
 
 NOTEBOOK = os.environ.get("IPUKIT_BROWSER_NOTEBOOK", "notebooks/02_bsp.ipynb")
-CELL_TIMEOUT = 180       # seconds one cell may run before the test names it and stops
 
 
 def test_run_all_cells_and_move_a_slider(lab, jupyterlab, tmp_path):
@@ -21,10 +17,7 @@ def test_run_all_cells_and_move_a_slider(lab, jupyterlab, tmp_path):
     with lab.step("wait for the kernel"):
         lab.wait_for_kernel(NOTEBOOK)
     with lab.step("run all cells"):
-        lab.menu("Run", "Run All Cells")
-        lab.wait(lambda: any(p == "[*]:" or executed(p) for p in prompts(cells)), 30,
-                 "the first cell to start running")
-        wait_for_every_cell(lab, cells, code_cells)
+        lab.run_all_cells(NOTEBOOK)
     with lab.step("move the first slider and see the figure change"):
         slider = page.locator(".widget-slider .noUi-handle").first
         slider.scroll_into_view_if_needed()
@@ -42,27 +35,3 @@ def test_run_all_cells_and_move_a_slider(lab, jupyterlab, tmp_path):
         lab.wait(lambda: lab.kernel_state(NOTEBOOK) == "idle", 60, "the kernel to finish")
         page.screenshot(path=str(tmp_path / "after.png"), full_page=True)
     assert notebook.read_bytes() == before, "the browser test must not write the notebook back"
-
-
-def wait_for_every_cell(lab, cells, count):
-    """Wait for every cell to run, failing at once on an error, a stop, or a cell that runs too long."""
-    running_since, last = time.time(), None
-    while True:
-        errors = error_outputs(cells)
-        assert not errors, "a cell failed:\n" + "\n---\n".join(errors)
-        now = prompts(cells)
-        if sum(map(executed, now)) == count:
-            return
-        if "[*]:" not in now and lab.kernel_state(NOTEBOOK) == "idle":
-            missing = [i for i, p in enumerate(now) if not executed(p)]
-            time.sleep(2)                     # the kernel may be between two cells
-            if prompts(cells) == now:
-                raise AssertionError(f"execution stopped with code cells {missing} not run (prompts {now})")
-        if now != last:
-            running_since, last = time.time(), now
-        elif time.time() - running_since > CELL_TIMEOUT:
-            stuck = next((i for i, p in enumerate(now) if p == "[*]:"), "?")
-            raise AssertionError(f"code cell {stuck} has run for more than {CELL_TIMEOUT} s")
-        dialog = lab.dialog_text()
-        assert not dialog, f"a dialog opened while the cells ran: {dialog!r}"
-        time.sleep(0.5)

@@ -29,7 +29,7 @@ def with_function(stub: str, solution: str, name: str) -> str:
 def with_wrong_answer(stub: str, name: str) -> str:
     """``stub`` with the ``raise NotImplementedError`` of function ``name`` replaced by a wrong body."""
     lines = stub.splitlines(keepends=True)
-    a, b = function_span(stub, name)
+    _, b = function_span(stub, name)
     assert "raise NotImplementedError" in lines[b - 1], "the stub ends with its NotImplementedError"
     return "".join(lines[:b - 1] + [WRONG_BODY] + lines[b:])
 
@@ -44,7 +44,7 @@ def test_edit_check_fix_check_grade(lab, jupyterlab):
     with lab.step("see README, notebooks and exercises in the file browser"):
         lab.open()
         for name in ("README.md", "notebooks", "exercises"):
-            lab.wait(lambda: file_item(page, name).count(), 30, f"'{name}' in the file browser")
+            lab.wait(lambda name=name: file_item(page, name).count(), 30, f"'{name}' in the file browser")
 
     with lab.step(f"open {EXERCISE_FILE} from the file browser"):
         file_item(page, "exercises").dblclick()
