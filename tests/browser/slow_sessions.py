@@ -1,4 +1,4 @@
-"""A Jupyter server whose kernel sessions take 15 s to appear, as on a cold, loaded machine.
+"""A Jupyter server whose kernel sessions take 8 s to appear, as on a cold, loaded machine.
 
 Run All clicked before the session exists runs nothing: JupyterLab clears the
 queued cells.  The browser tests once waited for the page's "idle" badge,
@@ -9,7 +9,7 @@ import asyncio
 
 from jupyter_server.services.sessions.sessionmanager import SessionManager
 
-DELAY_S = 15
+DELAY_S = 8
 
 
 class SlowSessionManager(SessionManager):
