@@ -151,6 +151,18 @@ def ensure_chromium() -> None:
         say("could not install chromium with apt-get")
 
 
+def ensure_proxy() -> None:
+    """The hub test runs JupyterHub's configurable-http-proxy (npm); install it into .cache/npm."""
+    if (ROOT / ".cache" / "npm" / "node_modules" / ".bin" / "configurable-http-proxy").exists():
+        return
+    if not (shutil.which("node") and shutil.which("npm")):
+        say("node and npm are missing: the JupyterHub test cannot run here (apt-get install nodejs npm)")
+        return
+    say("installing configurable-http-proxy for the JupyterHub test (npm)")
+    subprocess.run(["npm", "install", "--prefix", str(ROOT / ".cache" / "npm"), "--no-audit", "--no-fund",
+                    "--loglevel=error", "configurable-http-proxy@5"], stdout=subprocess.DEVNULL)
+
+
 def replace_process(cmd: list[str], env: dict, cwd: Path | None = None) -> int:
     """Become ``cmd`` (POSIX): stopping kit.py by its process id then stops what it started."""
     if cwd is not None:
@@ -175,6 +187,7 @@ def grade(args) -> int:
 def test(args) -> int:
     python = setup()
     ensure_chromium()
+    ensure_proxy()
     say("running the test suite")
     return replace_process([str(python), "-m", "pytest", *args], environment(), cwd=ROOT)
 
