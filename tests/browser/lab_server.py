@@ -1,5 +1,6 @@
 """Start JupyterLab as ``kit.py lab`` starts it, with settings that make a browser test deterministic."""
 import contextlib
+import ctypes
 import importlib.util
 import json
 import os
@@ -56,6 +57,16 @@ def write_settings(directory: Path) -> None:
         target.write_text(json.dumps(value))
 
 
+def stop_with_parent():
+    """In the server's process: get SIGTERM when the test process dies, even if it is killed.
+
+    A test run stopped by a CI time limit then leaves no JupyterLab (and so no
+    kernels) behind.  Linux only; elsewhere the fixture's clean-up is all there is.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)     # PR_SET_PDEATHSIG = 1
+
+
 @contextlib.contextmanager
 def serve(tmp: Path, course: Path, extra_args=(), extra_env=None):
     """JupyterLab on a free loopback port with a token, as ``kit.py lab`` starts it; stopped whatever happens."""
@@ -74,7 +85,7 @@ def serve(tmp: Path, course: Path, extra_args=(), extra_env=None):
     log_path = tmp / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=stop_with_parent)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
