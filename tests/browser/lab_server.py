@@ -57,14 +57,20 @@ def write_settings(directory: Path) -> None:
         target.write_text(json.dumps(value))
 
 
+try:
+    _LIBC = ctypes.CDLL(None)           # loaded here, so the forked child only makes one call
+except OSError:
+    _LIBC = None
+
+
 def stop_with_parent():
     """In the server's process: get SIGTERM when the test process dies, even if it is killed.
 
     A test run stopped by a CI time limit then leaves no JupyterLab (and so no
     kernels) behind.  Linux only; elsewhere the fixture's clean-up is all there is.
     """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)     # PR_SET_PDEATHSIG = 1
+    if _LIBC is not None and hasattr(_LIBC, "prctl"):
+        _LIBC.prctl(1, signal.SIGTERM)                  # PR_SET_PDEATHSIG = 1
 
 
 @contextlib.contextmanager
@@ -85,7 +91,8 @@ def serve(tmp: Path, course: Path, extra_args=(), extra_env=None):
     log_path = tmp / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=stop_with_parent)
+                                start_new_session=True,
+                                preexec_fn=stop_with_parent)  # noqa: PLW1509 (one prctl call)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
