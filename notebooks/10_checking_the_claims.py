@@ -73,8 +73,12 @@ print(GPU)
 # last column links to the section that decides each one:
 
 # %%
+SECTIONS = {"spec": "1 · the chip as specified", "memory-wall": "2 · the memory wall",
+            "memory": "3 · memory bandwidth and latency", "lstm": "4 · an LSTM", "sequential": "5 · small steps",
+            "grouped": "6 · grouped convolutions", "nlp": "7 · NLP and BERT", "tiles": "8 · which tile runs what",
+            "power": "9 · power", "cxr": "10 · what cannot be decided"}
 display(Markdown("| # | claim | decided in |\n|---|---|---|\n" + "\n".join(
-    f"| {i} | {c.text} | [§ {c.anchor}](#{c.anchor}) |" for i, c in enumerate(claims.CLAIMS, 1))))
+    f"| {i} | {c.text} | [§ {SECTIONS[c.anchor]}](#{c.anchor}) |" for i, c in enumerate(claims.CLAIMS, 1))))
 
 # %% [markdown]
 # One rule turns evidence into a verdict, `claims.decide`: a measured number within 25 % of the
@@ -583,7 +587,8 @@ try:
         d = claims.DEVICES[dev]
         priced = ex.price_assumptions(ipu_step, 650, 1, {"peak": d["peak"]["float32"], "bandwidth": d["bandwidth"],
                                                          "onchip": d["onchip"]}, 260, dtype="float32")
-        print(f"{dev}: {priced['from_memory']:.1f}x from memory, {priced['resident']:.2f}x resident; 260x needs "
+        kept = "do not fit on its chip" if priced["resident"] is None else f"{priced['resident']:.2f}x resident"
+        print(f"{dev}: {priced['from_memory']:.1f}x from memory, {kept}; 260x needs "
               f"{priced['overhead_needed'] * 1e6:,.0f} us lost per step ({priced['overhead_needed'] / 2 * 1e6:,.0f} us "
               f"per kernel of two)")
 except NotImplementedError as e:
