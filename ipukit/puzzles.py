@@ -20,11 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import cost
-from .engine import Engine
-from .graph import Graph
-from .programs import Program
-from .spec import GC2
+from ipukit import GC2, Engine, Graph, Program, cost
 
 SPEC = GC2.replace(tiles=4)          # the teaching machine of the notebook: a 4-tile GC2
 COSTS = (("supersteps", ""), ("exchange bytes", "B"), ("cycles", ""), ("compute cycles", ""),
@@ -144,9 +140,9 @@ def _grid(g, t, q) -> None:
             g.set_tile_mapping(t[i * r:(i + 1) * r, j * c:(j + 1) * c], i * q + j)
 
 
-def _label(tiles, seed, **more) -> str:
-    parts = [f"{tiles} tile{'s' if tiles != 1 else ''}"] + [f"{k} {v}" for k, v in more.items()] + [f"seed {seed}"]
-    return ", ".join(parts)
+def _label(tiles, seed, *what) -> str:
+    """``"4 tiles, 32 floats a tile, seed 0"``: names a case in messages and titles."""
+    return ", ".join([f"{tiles} tile{'s' if tiles != 1 else ''}", *what, f"seed {seed}"])
 
 
 def case_map(tiles=4, seed=0, n=32):
@@ -155,7 +151,7 @@ def case_map(tiles=4, seed=0, n=32):
     a, out = g.add_variable(tiles * n, name="a"), g.add_variable(tiles * n, name="out")
     _blocks(g, a, tiles)
     _blocks(g, out, tiles)
-    return Case(1, _label(tiles, seed, **{"floats a tile": n}), g, (a, out),
+    return Case(1, _label(tiles, seed, f"{n} floats a tile"), g, (a, out),
                 {"a": (a, _ints(rng, tiles * n))}, {"out": out}, dict(tiles=tiles, n=n))
 
 
@@ -165,7 +161,7 @@ def case_zip(tiles=4, seed=0, n=96):
     a, b, out = (g.add_variable(tiles * n, name=name) for name in ("a", "b", "out"))
     for t in (a, b, out):
         _blocks(g, t, tiles)
-    return Case(2, _label(tiles, seed, **{"floats a tile": n}), g, (a, b, out),
+    return Case(2, _label(tiles, seed, f"{n} floats a tile"), g, (a, b, out),
                 {"a": (a, _ints(rng, tiles * n)), "b": (b, _ints(rng, tiles * n))}, {"out": out},
                 dict(tiles=tiles, n=n))
 
@@ -178,7 +174,7 @@ def case_broadcast(tiles=4, seed=0, rows=6, cols=16, b_tile=0):
     _blocks(g, a, tiles)
     _blocks(g, out, tiles)
     g.set_tile_mapping(b, b_tile)
-    return Case(3, _label(tiles, seed, **{"rows a tile": rows, "columns": cols, "b on tile": b_tile}), g,
+    return Case(3, _label(tiles, seed, f"{rows} rows a tile", f"{cols} columns", f"b on tile {b_tile}"), g,
                 (a, b, out), {"a": (a, _ints(rng, tiles * rows)), "b": (b, _ints(rng, cols))}, {"out": out},
                 dict(tiles=tiles, rows=rows, cols=cols, b_tile=b_tile))
 
@@ -189,7 +185,7 @@ def case_halo(tiles=4, seed=0, n=128):
     a, out = g.add_variable(tiles * n, name="a"), g.add_variable(tiles * n, name="out")
     _blocks(g, a, tiles)
     _blocks(g, out, tiles)
-    return Case(4, _label(tiles, seed, **{"floats a tile": n}), g, (a, out),
+    return Case(4, _label(tiles, seed, f"{n} floats a tile"), g, (a, out),
                 {"a": (a, _ints(rng, tiles * n))}, {"out": out}, dict(tiles=tiles, n=n))
 
 
@@ -199,7 +195,7 @@ def case_rotate(tiles=4, seed=0, n=8, k=3):
     a, out = g.add_variable(tiles * n, name="a"), g.add_variable(tiles * n, name="out")
     _blocks(g, a, tiles)
     _blocks(g, out, tiles)
-    return Case(5, _label(tiles, seed, **{"floats a tile": n, "k": k}), g, (a, out, k),
+    return Case(5, _label(tiles, seed, f"{n} floats a tile", f"k = {k}"), g, (a, out, k),
                 {"a": (a, _ints(rng, tiles * n))}, {"out": out}, dict(tiles=tiles, n=n, k=k), {"k": k})
 
 
@@ -209,7 +205,7 @@ def case_tile_sum(tiles=4, seed=0, n=600, tile=0):
     a, out = g.add_variable(n, name="a"), g.add_variable(1, name="out")
     g.set_tile_mapping(a, tile)
     g.set_tile_mapping(out, tile)
-    return Case(6, _label(tiles, seed, floats=n, **{"on tile": tile}), g, (a, out),
+    return Case(6, _label(tiles, seed, f"{n} floats on tile {tile}"), g, (a, out),
                 {"a": (a, _ints(rng, n))}, {"out": out}, dict(tiles=tiles, n=n, tile=tile))
 
 
@@ -219,7 +215,7 @@ def case_tiles_sum(tiles=4, seed=0, n=96, root=0):
     a, out = g.add_variable(tiles * n, name="a"), g.add_variable(1, name="out")
     _blocks(g, a, tiles)
     g.set_tile_mapping(out, root)
-    return Case(7, _label(tiles, seed, **{"floats a tile": n, "out on tile": root}), g, (a, out),
+    return Case(7, _label(tiles, seed, f"{n} floats a tile", f"out on tile {root}"), g, (a, out),
                 {"a": (a, _ints(rng, tiles * n))}, {"out": out}, dict(tiles=tiles, n=n, root=root))
 
 
@@ -229,7 +225,7 @@ def case_all_reduce(tiles=4, seed=0, n=96):
     a, out = g.add_variable(tiles * n, name="a"), g.add_variable(tiles, name="out")
     _blocks(g, a, tiles)
     _blocks(g, out, tiles)
-    return Case(8, _label(tiles, seed, **{"floats a tile": n}), g, (a, out),
+    return Case(8, _label(tiles, seed, f"{n} floats a tile"), g, (a, out),
                 {"a": (a, _ints(rng, tiles * n))}, {"out": out}, dict(tiles=tiles, n=n))
 
 
@@ -242,7 +238,7 @@ def case_transpose(tiles=4, seed=0, block=4):
     x, out = g.add_variable((q * block, q * block), name="x"), g.add_variable((q * block, q * block), name="out")
     _grid(g, x, q)
     _grid(g, out, q)
-    return Case(9, _label(tiles, seed, **{"blocks of": f"{block} x {block}"}), g, (x, out),
+    return Case(9, _label(tiles, seed, f"blocks of {block} x {block}"), g, (x, out),
                 {"x": (x, _ints(rng, (q * block, q * block)))}, {"out": out}, dict(tiles=tiles, q=q, block=block))
 
 
@@ -252,7 +248,7 @@ def case_scan(tiles=4, seed=0, n=8):
     a, out = g.add_variable(tiles * n, name="a"), g.add_variable(tiles * n, name="out")
     _blocks(g, a, tiles)
     _blocks(g, out, tiles)
-    return Case(10, _label(tiles, seed, **{"floats a tile": n}), g, (a, out),
+    return Case(10, _label(tiles, seed, f"{n} floats a tile"), g, (a, out),
                 {"a": (a, _ints(rng, tiles * n, 0, 10))}, {"out": out}, dict(tiles=tiles, n=n))
 
 
@@ -264,7 +260,7 @@ def case_gather(tiles=4, seed=0, m=8, k=6):
     for t in (table, idx, out):
         _blocks(g, t, tiles)
     values = np.arange(tiles * m, dtype=np.float32) * 10 + _ints(rng, tiles * m, 0, 10)
-    return Case(11, _label(tiles, seed, **{"table entries a tile": m, "indices a tile": k}), g, (table, idx, out),
+    return Case(11, _label(tiles, seed, f"{m} table entries and {k} indices a tile"), g, (table, idx, out),
                 {"table": (table, values), "idx": (idx, rng.integers(0, tiles * m, tiles * k).astype(np.int32))},
                 {"out": out}, dict(tiles=tiles, m=m, k=k))
 
@@ -280,7 +276,7 @@ def case_matmul(tiles=4, seed=0, m=4, k=4, n=4):
     out = g.add_variable((q * m, q * n), name="out")
     for t in (a, b, out):
         _grid(g, t, q)
-    return Case(12, _label(tiles, seed, **{"blocks": f"{m}x{k} @ {k}x{n}"}), g, (a, b, out),
+    return Case(12, _label(tiles, seed, f"blocks {m} x {k} @ {k} x {n}"), g, (a, b, out),
                 {"a": (a, _ints(rng, (q * m, q * k), -4, 5)), "b": (b, _ints(rng, (q * k, q * n), -4, 5))},
                 {"out": out}, dict(tiles=tiles, q=q, m=m, k=k, n=n))
 
@@ -302,7 +298,7 @@ def case_rows(tiles=4, seed=0, lengths=None, tile=0):
     for t in (values, bounds, out):
         g.set_tile_mapping(t, tile)
     b = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
-    return Case(13, _label(tiles, seed, rows=len(lengths), **{"on tile": tile}), g, (values, bounds, out, lengths),
+    return Case(13, _label(tiles, seed, f"{len(lengths)} rows on tile {tile}"), g, (values, bounds, out, lengths),
                 {"values": (values, _ints(rng, total)), "bounds": (bounds, b)}, {"out": out},
                 dict(tiles=tiles, lengths=lengths, tile=tile))
 
@@ -327,7 +323,8 @@ def case_block_rows(tiles=4, seed=0, mask=None, bs=8, vectors=6):
     y = g.add_variable((vectors, rows * bs), name="y")
     for k in range(cols):
         g.set_tile_mapping(x[:, k * bs:(k + 1) * bs], k * tiles // cols)
-    return Case(14, _label(tiles, seed, **{"rows of blocks": rows, "non-zero blocks": nnz}), g, (mask, a, x, y),
+    label = _label(tiles, seed, f"{rows} rows of blocks", f"{nnz} non-zero blocks of {bs} x {bs}")
+    return Case(14, label, g, (mask, a, x, y),
                 {"a": (a, _ints(rng, (nnz, bs, bs), -3, 4)), "x": (x, _ints(rng, (vectors, cols * bs), -3, 4))},
                 {"y": y}, dict(tiles=tiles, mask=mask, bs=bs, vectors=vectors), {"mask": mask})
 
@@ -370,8 +367,8 @@ def _slack(cycles: int) -> int:
 
 def _sram(case: Case, extra: int = 0) -> Limit:
     base = case.base_sram
-    why = f"your tensors' {base:,} B on the fullest tile" + (f" + {extra:,} B a good solution adds" if extra else "") \
-        + f" + {SRAM_ROOM} B of room"
+    adds = f" + {extra:,} B a good solution adds" if extra else ""
+    why = f"the puzzle's tensors: {base:,} B on the fullest tile{adds} + {SRAM_ROOM} B of room"
     return Limit("peak tile SRAM", base + extra + SRAM_ROOM, "B", why)
 
 
@@ -393,7 +390,8 @@ def _budget_zip(c):
     add = cost.elementwise_cycles(piece, SPEC, np.float32)
     return [Limit("supersteps", 1, "", "one compute set"),
             Limit("exchange bytes", 0, "B", "every element is already on the tile that needs it"),
-            Limit("cycles", _slack(_execute(WORKERS * add)), "", "each tile's block cut in six, one add vertex a worker, + 10 %"),
+            Limit("cycles", _slack(_execute(WORKERS * add)), "",
+                  "each tile's block cut in six, one add vertex a worker, + 10 %"),
             _sram(c)]
 
 
@@ -580,14 +578,20 @@ TARGETS = "notebooks/11_ipu_puzzles.targets.json"
 
 def trace_of(case: Case, result: Result) -> dict:
     """The picture data of a run of ``case`` (see :func:`ipukit.viz.puzzles.puzzle_trace`)."""
-    from .viz.puzzles import puzzle_trace
+    from ipukit.viz.puzzles import puzzle_trace
     return puzzle_trace(result.engine, case.shown, result.costs)
+
+
+def picture(case: Case, result: Result, title: str = ""):
+    """The picture of one run of ``case`` alone (a matplotlib Figure)."""
+    from ipukit.viz.puzzles import plot_run
+    return plot_run(trace_of(case, result), title, {lim.name: lim.value for lim in budget(case)})
 
 
 def _targets_path():
     from pathlib import Path
 
-    from .exercise import repo_root
+    from ipukit.exercise import repo_root
     return Path(repo_root()) / TARGETS
 
 
@@ -634,8 +638,8 @@ def show(number: int, spec=None, target=None):
     function comes from ``exercises/ex11_puzzles.py`` (``IPUKIT_TARGET`` or
     ``target`` may point elsewhere), loaded afresh, so save the file and run again.
     """
-    from .exercise import load
-    from .viz.puzzles import plot_puzzle
+    from ipukit.exercise import load
+    from ipukit.viz.puzzles import plot_puzzle
     puzzle = PUZZLES[number]
     case = make_case(number)
     limits = budget(case)

@@ -240,18 +240,33 @@ def segment_sums(a, bounds, out):
 
 
 def balance_rows(g, values, bounds, out, lengths):
-    """Exercise 11.13: one segment_sums vertex per worker, each a run of rows of about equal work."""
+    """Exercise 11.13: one segment_sums vertex per worker, each a run of rows of about equal work.
+
+    The runs are the best cut into consecutive runs: a binary search on the work of
+    the busiest run, each try cutting greedily (close a run before it would exceed
+    the try).  Closing a run once it reaches a sixth of the work also meets the budget.
+    """
     tile = int(g.element_tiles(out)[0])
     workers = g.spec.workers_per_tile
     work = [n + 4 for n in lengths]                   # what segment_sums spends on each row
-    share = sum(work) / workers
-    cuts, done = [0], 0
-    for r, w in enumerate(work):
-        done += w
-        if done >= share * len(cuts) and len(cuts) < workers:
-            cuts.append(r + 1)
-    if cuts[-1] != len(lengths):
-        cuts.append(len(lengths))
+
+    def runs_within(cap):
+        cuts, load = [0], 0
+        for r, w in enumerate(work):
+            if load and load + w > cap:
+                cuts.append(r)
+                load = 0
+            load += w
+        return cuts + [len(work)]
+
+    lo, hi = max(work), sum(work)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if len(runs_within(mid)) - 1 <= workers:
+            hi = mid
+        else:
+            lo = mid + 1
+    cuts = runs_within(lo)
     starts = np.concatenate(([0], np.cumsum(lengths))).astype(int)
     cs = g.add_compute_set("row sums")
     for r0, r1 in zip(cuts[:-1], cuts[1:]):

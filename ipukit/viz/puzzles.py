@@ -12,7 +12,7 @@ this draws, from a run:
 :func:`puzzle_trace` turns a run into plain data (what the course stores as the
 target picture of each puzzle, drawn from a reference run of the model solution);
 :func:`draw_puzzle` draws such data on an Axes; :func:`plot_puzzle` puts the target
-and your run side by side.
+and your run side by side, :func:`plot_run` draws one run alone.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from matplotlib.path import Path
 
-from ..palette import OKABE_ITO, PHASE_COLORS
-from . import IPUFigure, exchange_matrix
+from ipukit.palette import OKABE_ITO, PHASE_COLORS
+from ipukit.viz import IPUFigure, exchange_matrix
 
 MAX_STEPS = 8            # supersteps drawn; a longer run is cut with a note
 BOX = 0.74               # width of a tile box, in data units (tiles are 1 apart)
@@ -236,13 +236,21 @@ def _draw_costs(ax, costs, limits, x, y) -> None:
             color=OKABE_ITO["vermillion"] if over else "#222222")
 
 
-def plot_puzzle(target: dict | None, yours, title: str = "", limits: dict | None = None):
+def plot_run(trace: dict, title: str = "", limits: dict | None = None):
+    """One run's picture (a trace from :func:`puzzle_trace`) on its own."""
+    fig = IPUFigure(figsize=(6.8, 1.6 + 1.25 * max(len(trace["steps"]), 1)), layout="constrained")
+    draw_puzzle(fig.subplots(), trace, title, limits)
+    return fig
+
+
+def plot_puzzle(target: dict | None, yours, title: str = "", limits: dict | None = None,
+                names=("target: the model solution", "yours")):
     """The target (a trace) and yours (a trace, or a message saying why there is none) side by side."""
     traces = [t for t in (target, yours) if isinstance(t, dict)]
     rows = max([len(t["steps"]) for t in traces] + [1])
     fig = IPUFigure(figsize=(13, 1.6 + 1.25 * rows), layout="constrained")
     left, right = fig.subplots(1, 2)
-    for ax, trace, name in ((left, target, "target: the model solution"), (right, yours, "yours")):
+    for ax, trace, name in ((left, target, names[0]), (right, yours, names[1])):
         if isinstance(trace, dict):
             draw_puzzle(ax, trace, name, limits if trace is yours else None)
         else:
