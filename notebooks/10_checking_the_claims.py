@@ -58,7 +58,7 @@ import ipukit
 from ipukit import Copy, Engine, Execute, claims, codelets, collectives, models, ops, viz
 from ipukit.errors import TileMemoryError
 from ipukit.exercise import load
-from ipukit.palette import OKABE_ITO, PHASE_COLORS, SERIES
+from ipukit.palette import OKABE_ITO, SERIES
 from ipukit.simd import SIMDMachine
 from ipukit.viz.roofline import HARDWARE, MEMORY_WALL_GROWTH
 
@@ -212,7 +212,7 @@ print(f"phases of the all-to-all: {a2a.cycles_by_phase()}")
 #   warp that holds both. Every run has compute, sync and exchange phases: BSP.
 
 # %%
-phases = {k for k, v in a2a.cycles_by_phase().items() if v} | {k for k, v in both.profile.cycles_by_phase().items() if v}
+phases = {k for p in (a2a, both.profile) for k, v in p.cycles_by_phase().items() if v}     # phases seen
 ledger.record("tiles-threads", claims.decide(7296, measured=full.vertex_executions, because=(
     f"only {full.vertex_executions:,} vertices ran at once")),
     f"a GC2 ran {full.vertex_executions:,} vertices on {busy_tiles:,} tiles in one superstep "
@@ -561,7 +561,7 @@ for dev in ("V100", "T4", "A100"):
     print(f"{dev:<26}{t * 1e6:>24.2f} us{t / ipu_step:>7.1f}x{tr * 1e6:>15.3f} us{tr / ipu_step:>7.2f}x")
 ceiling = {dev: 4 / claims.DEVICES[dev]["bandwidth"] / (2 / claims.DEVICES["GC2"]["peak"]["float32"])
            for dev in true_size}
-print(f"\nbatch-1 ceiling, 4 B per weight from memory against 2 FLOP at the GC2's peak: "
+print("\nbatch-1 ceiling, 4 B per weight from memory against 2 FLOP at the GC2's peak: "
       + ", ".join(f"{d} {c:.0f}x" for d, c in ceiling.items()))
 
 # %% [markdown]
@@ -843,8 +843,9 @@ achieved = {
 print(f"{'workload':<47}{'dtype':>8}{'GC2':>7}{'TFLOPS/W':>10}{'GPU-like':>10}{'V100 TFLOPS/W':>15}")
 for name, (dtype, frac, gpu_frac) in achieved.items():
     gc2 = frac * claims.DEVICES["GC2"]["peak"][dtype] / claims.DEVICES["GC2"]["watts"] / 1e12
-    v = "" if gpu_frac is None else \
-        f"{gpu_frac:>10.1%}{gpu_frac * claims.DEVICES['V100']['peak'][dtype] / claims.DEVICES['V100']['watts'] / 1e12:>15.3f}"
+    v100_per_watt = None if gpu_frac is None else \
+        gpu_frac * claims.DEVICES["V100"]["peak"][dtype] / claims.DEVICES["V100"]["watts"] / 1e12
+    v = "" if gpu_frac is None else f"{gpu_frac:>10.1%}{v100_per_watt:>15.3f}"
     print(f"{name:<47}{dtype:>8}{frac:>7.0%}{gc2:>10.3f}" + (v or f"{'not modelled':>25}"))
 
 # %% [markdown]

@@ -1,5 +1,4 @@
 """ipukit.claims: the verdict rule, the ledger, and the LSTM experiment against NumPy and hand counts."""
-import numpy as np
 import pytest
 
 import ipukit
