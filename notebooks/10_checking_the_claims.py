@@ -655,9 +655,10 @@ for batch in (1, 64):
 
 # %% [markdown]
 # **What to notice.** At batch 1 the IPU wins by about 2× even when launches cost the same as its
-# syncs: the lock-step machine re-reads 75 K weights per observation. Charge the launches what a GPU
-# program pays and the factor triples; give it 64 observations at once and it shrinks again. Up to 13×
-# for RL is within reach of this mechanism if the GPU program pays tens of microseconds per step.
+# syncs: the lock-step machine re-reads 75 K weights per observation. Charge 5 µs per launch (our
+# assumption for a GPU program) and the factor nearly triples; give it 64 observations at once and
+# it shrinks again. Up to 13× for RL is within reach of this mechanism if the GPU program loses
+# tens of microseconds per step.
 # Graphcore's financial result (an MCMC model in TensorFlow Probability, Graphcore's Mk1 benchmark
 # page: 15× there, 26× in the interview) is not specified further in our sources.
 
@@ -751,10 +752,10 @@ for seq in (32, 64, 128):
     print(f"{seq:>4} tokens: lock-step / IPU {nlp[seq][0]:.2f}x; the IPU reaches {nlp[seq][1]:.0%} of its peak")
 
 # %% [markdown]
-# **What to notice.** Within a few tens of percent either way: the attention layer's matrix products
-# are big enough for the lock-step machine's memory traffic to hide behind its compute. A 20–50 %
-# advantage is the size of effect that keeping weights on chip can give at short sequences, and it
-# fades with the sequence length. "BERT training 25 % shorter" is a time-to-train: it depends on the
+# **What to notice.** The IPU is ahead by a quarter at most, and its lead fades with the sequence
+# length: the attention layer's matrix products are big enough for the lock-step machine's memory
+# traffic to hide behind its compute. A 20–50 % advantage is the size of effect that keeping weights
+# on chip can give at short sequences and small batches. "BERT training 25 % shorter" is a time-to-train: it depends on the
 # optimiser, the data pipeline and the software (notebook 09 §6.5 shows an IPU-POD16 and a DGX A100
 # finishing ResNet-50 within 3 % of each other, at 4,000 against 2,496 TFLOPS of peak).
 
