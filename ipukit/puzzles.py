@@ -649,9 +649,11 @@ def show(number: int, spec=None, target=None):
         fn = getattr(load(MODULE, target), puzzle.function)
         result = run(case, fn)
     except NotImplementedError as e:
-        yours = f"not written yet:\n{e}"
+        yours = f"not written yet:\n{_clip(str(e))}"
+        verdict = f"· not written yet: {e}"
     except Exception as e:                            # shown, not raised: the picture of the target still helps
         yours = f"your function raised {type(e).__name__}:\n{_clip(str(e))}"
+        verdict = f"✗ your function raised {type(e).__name__}: {e}"
     else:
         yours = trace_of(case, result)
         if spec is not None:
@@ -698,6 +700,7 @@ def _display(fig, verdict: str, table: list) -> None:
         shell = None
     if shell is None or type(shell).__name__ == "TerminalInteractiveShell":
         print(verdict)
+        print(f"  {'cost':<16}{'target':>12}{'budget':>12}{'yours':>12}")
         for name, unit, t, lim, y, over in table:
             print(f"  {name:<16}{_fmt(t, unit):>12}{_fmt(lim.value if lim else None, unit):>12}"
                   f"{_fmt(y, unit):>12}{'  OVER' if over else ''}")
@@ -712,6 +715,6 @@ def _display(fig, verdict: str, table: list) -> None:
         f'<td style="color:{"#D55E00" if over else "inherit"}">{_fmt(y, unit)}{" ✗ over" if over else ""}</td>'
         f'<td style="text-align:left;color:#555">{html.escape(lim.why) if lim else ""}</td></tr>'
         for name, unit, t, lim, y, over in table)
-    colour = "#009E73" if verdict.startswith("✓") else "#D55E00"
+    colour = {"✓": "#009E73", "·": "#777777"}.get(verdict[:1], "#D55E00")
     line = f'<div style="color:{colour};font-weight:bold">{html.escape(verdict)}</div>' if verdict else ""
     display(HTML(line + head + body + "</table>"))
