@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ipukit import GC2, Engine, Graph, Program, cost
+from ipukit import cost
+from ipukit.core.graph import Graph
+from ipukit.core.programs import Program
+from ipukit.core.spec import GC2
+from ipukit.run.engine import Engine
 
 SPEC = GC2.replace(tiles=4)          # the teaching machine of the notebook: a 4-tile GC2
 COSTS = (("supersteps", ""), ("exchange bytes", "B"), ("cycles", ""), ("compute cycles", ""),
