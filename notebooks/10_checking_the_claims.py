@@ -490,6 +490,9 @@ fig
 # - The ceiling at batch 1 is set by the balance, not by the emulator: a weight costs the GPU
 #   4 bytes of memory and the IPU 2 FLOPs at its peak, so no batch-1 factor can exceed
 #   17.4 × 4 / 2 ≈ 35 in float32 on these two machines, whatever the size.
+# - A simplification in the IPU's favour: the emulator charges a matrix–vector product at the AMP
+#   unit's full rate (`cost.amp_cycles`, whatever the number of rows). A real AMP vertex working on
+#   one row at a time is likely slower; no published figure says by how much.
 # - Larger layers do not fit: 16 tiles hold 4 MiB.
 
 # %%
