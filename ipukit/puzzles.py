@@ -43,7 +43,7 @@ class Case:
     inputs: dict                     # name -> (tensor, values written before the run)
     outputs: dict                    # name -> tensor read after the run
     params: dict = field(default_factory=dict)   # sizes the budget is computed from
-    extras: dict = field(default_factory=dict)   # what the spec gets besides the input values (k, mask)
+    extras: dict = field(default_factory=dict)   # what the spec gets besides the input values (k, tiles, mask)
     base_sram: int = 0               # bytes of these tensors on their fullest tile, before anything is added
 
     @property
@@ -230,7 +230,7 @@ def case_all_reduce(tiles=4, seed=0, n=96):
     _blocks(g, a, tiles)
     _blocks(g, out, tiles)
     return Case(8, _label(tiles, seed, f"{n} floats a tile"), g, (a, out),
-                {"a": (a, _ints(rng, tiles * n))}, {"out": out}, dict(tiles=tiles, n=n))
+                {"a": (a, _ints(rng, tiles * n))}, {"out": out}, dict(tiles=tiles, n=n), {"tiles": tiles})
 
 
 def case_transpose(tiles=4, seed=0, block=4):

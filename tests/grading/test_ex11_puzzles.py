@@ -39,7 +39,7 @@ SPECS = {
     5: lambda a, k: np.roll(a, k),
     6: lambda a: a.sum(keepdims=True),
     7: lambda a: a.sum(keepdims=True),
-    8: lambda a: None,                      # every element holds a.sum(): shaped in _expected
+    8: lambda a, tiles: np.full(tiles, a.sum(), np.float32),
     9: lambda x: x.T,
     10: lambda a: np.cumsum(a, dtype=np.float32),
     11: lambda table, idx: table[idx],
@@ -50,9 +50,6 @@ SPECS = {
 
 
 def _expected(case):
-    if case.puzzle == 8:
-        a = case.values["a"]
-        return np.full(case.outputs["out"].shape, a.sum(), np.float32)
     return SPECS[case.puzzle](**case.values, **case.extras)
 
 
