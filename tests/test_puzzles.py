@@ -11,6 +11,8 @@ from ipukit import puzzles
 from ipukit.exercise import load
 
 ROOT = Path(__file__).parents[1]
+needs_solutions = pytest.mark.skipif(not (ROOT / "solutions").is_dir(),
+                                     reason="this copy of the course has no solutions/ folder")
 
 # Puzzle 2 (zip) answered right, but with one add vertex a tile: five of its six workers idle.
 ONE_WORKER_ZIP = '''
@@ -24,6 +26,7 @@ def zip_add(g, a, b, out):
 '''
 
 
+@needs_solutions
 def test_a_right_answer_over_budget_fails_the_check_saying_which_cost_and_by_how_much(tmp_path):
     source = (ROOT / "solutions" / "ex11_puzzles.py").read_text()
     (tmp_path / "ex11_puzzles.py").write_text(source + ONE_WORKER_ZIP)
@@ -43,6 +46,7 @@ def test_a_right_answer_over_budget_fails_the_check_saying_which_cost_and_by_how
     assert any(c.name == "cycles" and not c.ok for c in checked.costs)
 
 
+@needs_solutions
 def test_the_stored_target_pictures_are_what_the_solutions_draw(tmp_path):
     solutions = load("ex11_puzzles", ROOT / "solutions")
     fresh = puzzles.record_targets(solutions, tmp_path / "targets.json")
