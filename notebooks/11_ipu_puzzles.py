@@ -117,8 +117,9 @@ puzzles.picture(case, result, "Every vertex on tile 0")
 #   right; lower ones go to the left. Here tiles 1 to 3 send their blocks of `a` to tile 0 before
 #   the compute phase, and tile 0 sends the results back to where `out` lives after it.
 # - In each **tile box**, six bars are its six workers, as tall as the cycles each one was busy
-#   (blue: compute). Under the box: the tile's vertices and its compute cycles. Tile 0 ran all four
-#   vertices, one per worker, while the others did nothing.
+#   (blue: compute). Under the box: the tile's vertices and its compute cycles, and the views its
+#   vertices read. Tile 0 ran all four vertices, one per worker, reading `a[0:32]` to `a[96:128]`,
+#   while the others did nothing.
 # - The line at the bottom lists the costs; a cost in red is over the budget of the puzzle.
 #
 # The output is right, yet the run moves 768 bytes that never had to move and takes an extra sync

@@ -57,9 +57,9 @@ def puzzle_trace(engine, tensors: dict, costs: dict | None = None) -> dict:
                 "moves": [[int(s), int(d), int(matrix[s, d])] for s, d in zip(src, dst)],
                 "exchange_cycles": record.cycles("exchange"),
                 "compute_cycles": [int(c) for c in record.tile_cycles("compute", tiles)],
-                "vertices": None, "workers": None}
+                "vertices": None, "workers": None, "reads": None}
         if record.kind == "execute":
-            step["vertices"], step["workers"] = _workers(engine, index, tiles)
+            step["vertices"], step["workers"], step["reads"] = _workers(engine, index, tiles)
         steps.append(step)
     return {"tiles": tiles, "workers": g.spec.workers_per_tile, "holds": holds, "steps": steps,
             "more_steps": max(0, len(profile.trace) - MAX_STEPS), "costs": dict(costs or {})}
@@ -72,7 +72,8 @@ def _step_label(record) -> str:
 
 
 def _workers(engine, index, tiles):
-    """Vertices on each tile, and each worker's busy tile cycles, dealt round-robin as the cost model deals them.
+    """Per tile: its vertices, each worker's busy tile cycles (dealt round-robin, as the cost model deals
+    them), and the views its vertices read (inputs and in-outs, by name, each once).
 
     Read from the compiled step's compute plan; if this version of ipukit keeps it
     elsewhere, the picture goes without worker bars rather than failing.
@@ -81,15 +82,21 @@ def _workers(engine, index, tiles):
         plan = engine.steps[index].compute
         vtiles = np.asarray(plan.vertex_tiles)
         vcycles = np.asarray(plan.vertex_cycles)
+        vertices = plan.compute_set.vertices
     except AttributeError:
-        return None, None
+        return None, None, None
     w = engine.graph.spec.workers_per_tile
     loads = np.zeros((tiles, w), np.int64)
     counts = np.zeros(tiles, np.int64)
-    for t, c in zip(vtiles.tolist(), vcycles.tolist()):
+    reads = [[] for _ in range(tiles)]
+    for t, c, v in zip(vtiles.tolist(), vcycles.tolist(), vertices):
         loads[t, counts[t] % w] += w * c          # a worker issues every w-th cycle
         counts[t] += 1
-    return counts.tolist(), loads.tolist()
+        for f in v.codelet.fields:
+            name = v.tensors[f.name].name
+            if f.kind != "out" and name not in reads[t]:
+                reads[t].append(name)
+    return counts.tolist(), loads.tolist(), reads
 
 
 def _describe(name: str, mask: np.ndarray) -> str:
@@ -119,7 +126,7 @@ def _describe(name: str, mask: np.ndarray) -> str:
 # --- drawing ----------------------------------------------------------------------------------
 # A superstep row, from its top: a band for the arrows of its exchange, then the tile boxes with
 # their worker bars, then a line of text under each box.
-ARROWS, BOX_H, NOTE = 0.55, 0.5, 0.22
+ARROWS, BOX_H, NOTE = 0.55, 0.5, 0.38
 ROW = ARROWS + BOX_H + NOTE + 0.08
 
 
@@ -196,6 +203,25 @@ def _draw_tile(ax, x, y0, step, t, workers, peak) -> None:
     else:
         note = f"on-tile copy, {cycles:,} cycles" if cycles else ""
     ax.text(x, y0 + BOX_H + 0.03, note, ha="center", va="top", fontsize=6.5, color="#333333")
+    reads = (step.get("reads") or [[]] * (t + 1))[t]
+    if reads:
+        ax.text(x, y0 + BOX_H + 0.15, _reads_text(reads), ha="center", va="top", fontsize=6, family="monospace",
+                color="#555555", linespacing=1.05)
+
+
+def _reads_text(names, width: int = 26) -> str:
+    """``reads a[0:32], b`` on at most two lines; a long list is counted instead."""
+    lines, line = [], "reads"
+    for i, name in enumerate(names):
+        piece = (" " if line == "reads" else ", ") + name
+        if len(line) + len(piece) <= width:
+            line += piece
+            continue
+        lines.append(line + ",")
+        line = "  " + name
+        if len(lines) == 2 or len(line) > width:
+            return f"reads {len(names)} views"
+    return "\n".join(lines + [line]) if len(lines) < 2 else f"reads {len(names)} views"
 
 
 def _draw_moves(ax, moves, y) -> None:
