@@ -6,15 +6,22 @@
     ...
     eng = ipukit.Engine(g, program); eng.run(); print(eng.profile.summary())
 """
-from . import codelets, collectives, errors, parallel
-from .check import check
-from .engine import Engine
-from .errors import IPUError
-from .graph import ComputeSet, Graph, HostStream, Vertex
-from .programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence
-from .spec import GC2, GC200, IPUSpec
-from .tensor import Tensor, concat
-from .vertex import Codelet, codelet
+from . import _short_paths
+
+_short_paths.install(__name__)           # ipukit.errors, ipukit.grade, ...: see _short_paths.py
+
+from .core import errors  # noqa: E402
+from .core.codelet import Codelet, codelet  # noqa: E402
+from .core.errors import IPUError  # noqa: E402
+from .core.graph import ComputeSet, Graph, HostStream, Vertex  # noqa: E402
+from .core.programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence  # noqa: E402
+from .core.spec import GC2, GC200, IPUSpec  # noqa: E402
+from .core.tensor import Tensor, concat  # noqa: E402
+from .course.check import check  # noqa: E402
+from .lib import codelets, collectives, parallel  # noqa: E402
+from .run.engine import Engine  # noqa: E402
+
+_short_paths.register_loaded(__name__)
 
 __version__ = "0.1.0"
 
@@ -28,9 +35,9 @@ _LAZY = ("viz", "widgets", "ops", "models", "sparse", "simd", "grade", "warmup")
 
 
 def __getattr__(name):
-    """``ipukit.viz``, ``ipukit.widgets``, ``ipukit.ops``, ``ipukit.models``: imported on first use,
-    so ``import ipukit`` stays fast (no matplotlib, ipywidgets or numba until needed)."""
-    if name in _LAZY:
+    """``ipukit.viz``, ``ipukit.widgets``, ``ipukit.ops``, ``ipukit.models``, ``ipukit.cost``...: imported
+    on first use, so ``import ipukit`` stays fast (no matplotlib, ipywidgets or numba until needed)."""
+    if name in _LAZY or name in _short_paths.SHORT_PATHS:
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'ipukit' has no attribute {name!r}")

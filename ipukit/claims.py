@@ -268,7 +268,10 @@ def lstm_run(spec, hidden: int, batch: int = 1, steps: int = 8, inputs: int = 32
     multiplies it: nothing but x and h moves); ``"linear"`` maps them with
     ``map_linearly`` and lets the matmul gather weight blocks every step.
     """
-    from . import Copy, Engine, Graph, Sequence, ops
+    from . import ops
+    from .core.graph import Graph
+    from .core.programs import Copy, Sequence
+    from .run.engine import Engine
     if layout not in ("planned", "linear"):
         raise ValueError(f"lstm_run: layout must be 'planned' or 'linear', got {layout!r}")
     for label, v in (("hidden", hidden), ("batch", batch), ("steps", steps), ("inputs", inputs)):
@@ -315,7 +318,7 @@ def lstm_lockstep(machine, spec, hidden: int, batch: int = 1, steps: int = 8, in
     sequence, at the cycles per element of ipukit's ``lstm_cell`` vertex,
     reading the gates and c, writing h and c.  Both run ``steps`` times.
     """
-    from . import cost
+    from .core import cost
     from .ops import codelets as K
     from .simd import SIMDCost
     item = np.dtype(dtype).itemsize

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import cost
-from .codelets import fill, reduce_rows
-from .programs import Execute, Sequence
-from .tensor import Tensor
-from .simd import KernelCost, SIMDCost, SIMDMachine, plot_lockstep  # noqa: F401  (part of this module's API)
-from .vertex import Codelet
+from .core import cost
+from .lib.codelets import fill, reduce_rows
+from .core.programs import Execute, Sequence
+from .core.tensor import Tensor
+from .simd import KernelCost, SIMDCost, SIMDMachine  # noqa: F401  (part of this module's API)
+from .core.codelet import Codelet
 
 PLACEMENTS = ("balanced", "rows")
 
@@ -324,54 +324,3 @@ def _panel_store(g, row_blocks, bs, panels, name):
     w = np.array([b - a for a, b in panels for _ in range(b - a)])
     pos = (r // bs * bs * n)[:, None] + (bs * c0 + (r % bs)[:, None] * w + (c - c0))
     return store, Tensor(g, store.ids[pos], store.dtype, name)
-
-
-# --- pictures ------------------------------------------------------------------------
-def draw_placement(ax, sp: BlockSparseMatmul) -> None:
-    """Draw the block mask on ``ax``, each non-zero block in the colour of the tile that multiplies it."""
-    from matplotlib.colors import to_rgb
-    from matplotlib.ticker import MaxNLocator
-
-    from .palette import SERIES
-    where = sp.block_tiles()
-    rgba = np.ones(where.shape + (3,))
-    for t in np.unique(where[where >= 0]):
-        rgba[where == t] = to_rgb(SERIES[t % len(SERIES)])
-    ax.imshow(rgba, interpolation="nearest")
-    if where.size <= 400:
-        for (i, k), t in np.ndenumerate(where):
-            if t >= 0:
-                r, g, b = rgba[i, k]
-                ax.text(k, i, str(t), ha="center", va="center", fontsize=6,
-                        color="black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.6 else "white")
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(MaxNLocator(integer=True))
-    mb, kb = where.shape
-    ax.set_xlabel(f"column of blocks ({kb} blocks of {sp.block_size} columns)")
-    ax.set_ylabel(f"row of blocks ({mb} of {sp.block_size} rows)")
-
-
-def plot_placement(sp: BlockSparseMatmul, title: str | None = None):
-    """Left: the block mask, each non-zero block coloured by the tile that multiplies it.
-    Right: non-zero blocks per tile, against the even share (dashed)."""
-    from matplotlib.ticker import MaxNLocator
-
-    from .palette import OKABE_ITO, PHASE_COLORS, SERIES
-    from .viz._common import new_figure
-    tiles = sp.graph.num_tiles
-    fig = new_figure(10, 4)
-    grid, bars = fig.subplots(1, 2, width_ratios=[1, 1.4])
-    draw_placement(grid, sp)
-    grid.set_title(f"{sp.nnz} non-zero blocks ({sp.density:.0%}), coloured by tile", fontsize=9)
-    counts = sp.tile_blocks()
-    bars.bar(range(tiles), counts, color=[SERIES[t % len(SERIES)] for t in range(tiles)], edgecolor="white")
-    bars.axhline(sp.nnz / tiles, color=OKABE_ITO["black"], ls="--", lw=1)
-    bars.set_facecolor(PHASE_COLORS["idle"])
-    bars.set_xlabel("tile")
-    bars.set_ylabel("non-zero blocks multiplied")
-    bars.set_xticks(range(0, tiles, max(1, tiles // 16)))
-    bars.yaxis.set_major_locator(MaxNLocator(integer=True))
-    bars.set_title(f"busiest tile {counts.max()} blocks; dashed: the even share, {sp.nnz / tiles:.1f}", fontsize=9)
-    fig.suptitle(title or f"Placement '{sp.placement}': {sp.shape[0]} x {sp.shape[1]} block-sparse A times "
-                 f"{sp.shape[1]} x {sp.n} B on {tiles} tiles")
-    return fig

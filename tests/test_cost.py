@@ -6,7 +6,7 @@ import pytest
 
 import ipukit
 from ipukit import Copy, Engine, Execute, cost
-from ipukit.exchange import Plan
+from ipukit.compile.exchange import Plan
 
 SPEC = ipukit.GC2.replace(tiles=4)
 

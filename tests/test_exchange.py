@@ -2,9 +2,10 @@
 import numpy as np
 from hypothesis import given, strategies as st
 
-from ipukit import cost, reference
-from ipukit.exchange import Plan, merge_runs
-from ipukit.fast import copy_runs, copy_runs_parallel
+from ipukit import cost
+from ipukit.run import reference
+from ipukit.compile.exchange import Plan, merge_runs
+from ipukit.run.numba_executor import copy_runs, copy_runs_parallel
 
 
 def moves_of(plan):

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import ipukit
-from ipukit import Engine, Execute, fast, reference
+from ipukit import Engine, Execute
+from ipukit.run import numba_executor as fast
+from ipukit.run import reference
 from ipukit import codelets as C
 
 

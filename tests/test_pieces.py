@@ -3,8 +3,8 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 import ipukit
-from ipukit.compiler import plan_layout
-from ipukit.pieces import first_overlap, id_runs, locate, self_overlap
+from ipukit.compile.lowering import plan_layout
+from ipukit.core.intervals import first_overlap, id_runs, locate, self_overlap
 
 SPEC = ipukit.GC2.replace(tiles=4)
 

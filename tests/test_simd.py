@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import ipukit
-from ipukit.simd import SIMDMachine, merge_path_split, plot_lockstep
+from ipukit.simd import SIMDMachine, merge_path_split
+from ipukit.viz import plot_lockstep
 
 
 def _walk_warps(work, warp, slots):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import ipukit
-from ipukit import cost, sparse
+from ipukit import cost, sparse, viz
 
 SPEC = ipukit.GC2.replace(tiles=8)
 
@@ -225,8 +225,8 @@ def test_grouped_conv_per_group_pays_a_launch_per_group():
 def test_pictures():
     mask = sparse.random_block_mask(8, 8, 0.4, seed=0)
     sp = sparse.block_sparse_matmul(ipukit.Graph(SPEC), mask, 4, 8)
-    fig = sparse.plot_placement(sp)
+    fig = viz.plot_placement(sp)
     assert len(fig.axes) == 2
     m = sparse.SIMDMachine("m", lanes=8)
-    fig = sparse.plot_lockstep(m, np.arange(20), kinds=["a", "b"] * 10)
+    fig = viz.plot_lockstep(m, np.arange(20), kinds=["a", "b"] * 10)
     assert "20 items" in fig._suptitle.get_text()

@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 import ipukit
-from ipukit.tilemap import TileMap
+from ipukit.core.tilemap import TileMap
 
 
 @given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 15), st.integers(-1, 5)), max_size=12),

@@ -12,7 +12,8 @@ import pytest  # noqa: E402
 
 import ipukit  # noqa: E402
 from ipukit import codelets as C  # noqa: E402
-from ipukit import fast, viz, widgets  # noqa: E402
+from ipukit import viz, widgets  # noqa: E402
+from ipukit.run import numba_executor as fast  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

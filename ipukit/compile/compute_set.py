@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import cost
-from .errors import VertexFieldError, WriteConflictError
+from ..core import cost
+from ..core.errors import VertexFieldError, WriteConflictError
 from .exchange import Plan, merge_runs
-from .graph import ComputeSet
-from .memory import align_up
-from .pieces import first_overlap, locate, self_overlap
+from ..core.graph import ComputeSet
+from .sram import align_up
+from ..core.intervals import first_overlap, locate, self_overlap
 
 MAX_NDIM = 4
 
@@ -254,3 +254,21 @@ def _check_conflicts(graph, cs, p, inst_v, inst_reads, inst_writes, inst_field):
             f"(field '{inst_field[w.owner[j]]}') in the same compute set. They run at the same time, so what "
             "is read would depend on timing: write to a separate tensor, or put the two vertices in "
             "different compute sets.")
+
+
+def worker_schedule(plan, spec, tile: int) -> list:
+    """``(worker, start, length, vertex)`` in tile cycles for every vertex on ``tile``, in order.
+
+    Vertices go to the six workers round-robin in the order they were added;
+    the pictures and the trace export draw this schedule.
+    """
+    w = spec.workers_per_tile
+    on_tile = np.flatnonzero(plan.vertex_tiles == tile)
+    clock = np.zeros(w, np.int64)
+    out = []
+    for rank, v in enumerate(on_tile):
+        worker = rank % w
+        length = w * int(plan.vertex_cycles[v])
+        out.append((worker, int(clock[worker]), length, plan.compute_set.vertices[v]))
+        clock[worker] += length
+    return out

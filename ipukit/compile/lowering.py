@@ -11,17 +11,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import cost
-from .compute_plan import ComputePlan, local_bytes, plan_compute_set
-from .errors import (CopyOverlapError, HostTransferError, MappingError, ProgramError,
+from ..core import cost
+from .compute_set import ComputePlan, local_bytes, plan_compute_set
+from ..core.errors import (CopyOverlapError, HostTransferError, MappingError, ProgramError,
                      TileMemoryError, WriteConflictError)
 from .exchange import Plan, merge_runs
-from .graph import ComputeSet, HostStream
-from .host_values import advice, first_changed, host_values
-from .memory import CATEGORIES, DataRuns, MemoryReport, align_up, allocate_data
-from .pieces import first_overlap, id_runs, locate, self_overlap, sorted_unique
-from .programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence
-from .tensor import Tensor
+from ..core.graph import ComputeSet, HostStream
+from ..core.host_values import advice, first_changed, host_values
+from .sram import CATEGORIES, DataRuns, MemoryReport, align_up, allocate_data
+from ..core.intervals import first_overlap, id_runs, locate, self_overlap, sorted_unique
+from ..core.programs import Copy, Execute, If, Program, Repeat, RepeatWhileTrue, Sequence
+from ..core.tensor import Tensor
 
 @dataclass(eq=False)
 class Step:
@@ -318,7 +318,7 @@ def check_host_array(t: Tensor, values, what: str) -> np.ndarray:
 
     A NumPy array must already have ``t``'s dtype (the hint says whether
     ``.astype`` keeps every value); anything else is converted by the host
-    value rule (:mod:`ipukit.host_values`).
+    value rule (:mod:`ipukit.core.host_values`).
     """
     if isinstance(values, np.ndarray):
         arr = values

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pieces import sorted_unique
+from ..core.intervals import sorted_unique
 
 CATEGORIES = ("data", "vertex state", "exchange buffers")
 

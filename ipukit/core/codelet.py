@@ -118,7 +118,7 @@ class Codelet:
         self._kernel = None
         self._python = None
         self._estimates = {}
-        self._drivers = {}      # compiled drivers by field types (see ipukit.fast)
+        self._drivers = {}      # compiled drivers by field types (see ipukit.run.numba_executor)
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
@@ -243,7 +243,7 @@ class Codelet:
             from numba import njit
             # Built-ins are trusted and cached on disk; learner code gets bounds checks
             # (an out-of-range index must raise, not scribble over the tile) and no cache.
-            # Learner code also gets its loops counted, so that an endless loop stops (ipukit.loops).
+            # Learner code also gets its loops counted, so that an endless loop stops (ipukit.core.loops).
             if self.builtin:
                 self._kernel = njit(cache=True)(self.fn)
             else:

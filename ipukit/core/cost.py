@@ -1,6 +1,6 @@
 """The cycle model: how long compute, exchange, sync and host phases take.
 
-All constants of the model live here or in :mod:`ipukit.spec`, each with its
+All constants of the model live here or in :mod:`ipukit.core.spec`, each with its
 source; ASSUMPTION marks a number chosen where nothing is published.
 
 Compute.  A tile has 6 worker contexts that share one pipeline round-robin

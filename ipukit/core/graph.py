@@ -13,11 +13,11 @@ import numpy as np
 
 from .errors import MappingError, VertexFieldError
 from .host_values import host_values
-from .pieces import first_overlap, id_runs, sorted_unique, split_runs
+from .intervals import first_overlap, id_runs, sorted_unique, split_runs
 from .spec import GC2, IPUSpec
 from .tensor import Tensor, ipu_dtype
 from .tilemap import TileLookup, TileMap
-from .vertex import Codelet
+from .codelet import Codelet
 
 
 @dataclass(eq=False)
@@ -354,5 +354,5 @@ class Graph:
         Unlike ``Engine``, this does not raise when a tile is over its SRAM, so
         the over-full tiles can be looked at (``ipukit.viz.plot_memory``).
         """
-        from .compiler import plan_layout
+        from ..compile.lowering import plan_layout
         return plan_layout(self, programs, strict=False).report

@@ -19,7 +19,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from . import _env
+from .. import _env
 
 TICK_EVERY = 1 << 16          # iterations between two calls of tick (a power of two)
 _COUNTER, _TICK = "_ipukit_n", "_ipukit_tick"

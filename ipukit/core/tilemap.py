@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .pieces import sorted_unique
+from .intervals import sorted_unique
 
 _EMPTY = np.zeros(0, np.int64)
 

@@ -17,7 +17,7 @@ import html
 from dataclasses import dataclass, field
 
 from . import exercise as X
-from .palette import OKABE_ITO
+from ..palette import OKABE_ITO
 
 _MARKS = {"passed": "✓", "failed": "✗", "timeout": "✗", "error": "✗", "not started": "·"}
 _COLOURS = {"passed": OKABE_ITO["bluish green"], "failed": OKABE_ITO["vermillion"],

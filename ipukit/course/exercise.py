@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _env
+from .. import _env
 
 ID_PATTERN = re.compile(r"^ex(\d\d)_(\d+)$")
 TABLE = Path("tests") / "grading" / "exercises.toml"
@@ -54,7 +54,7 @@ def repo_root() -> Path:
                                      "course folder (the one with exercises/ and tests/) or unset it")
         return root
     here = Path.cwd().resolve()
-    for root in (here, *here.parents, Path(__file__).resolve().parent.parent):
+    for root in (here, *here.parents, Path(__file__).resolve().parents[2]):     # ipukit/course/ -> repo
         if (root / TABLE).is_file():
             return root
     raise ExerciseSetupError(

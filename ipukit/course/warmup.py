@@ -12,11 +12,11 @@ import time
 
 import numpy as np
 
-from . import codelets as C
-from .engine import Engine
-from .graph import Graph
-from .programs import Copy, Execute, Sequence
-from .spec import GC2
+from ..lib import codelets as C
+from ..run.engine import Engine
+from ..core.graph import Graph
+from ..core.programs import Copy, Execute, Sequence
+from ..core.spec import GC2
 
 
 def warm_up(verbose: bool = True) -> float:
@@ -51,7 +51,7 @@ def warm_up(verbose: bool = True) -> float:
 
 def warm_up_sparse() -> None:
     """The block-sparse vertex of :mod:`ipukit.sparse`."""
-    from .sparse import block_row_product
+    from ..sparse import block_row_product
     g = Graph(GC2.replace(tiles=1))
     a, b, out = g.add_variable((2, 2, 3)), g.add_variable((2, 3, 4)), g.add_variable((2, 4))
     for t in (a, b, out):
@@ -63,7 +63,7 @@ def warm_up_sparse() -> None:
 
 def warm_up_all(verbose: bool = True) -> float:
     """The built-in codelets and those of ``ipukit.ops`` and ``ipukit.sparse``."""
-    from .ops.warmup import warm_up as warm_up_ops
+    from ..ops.warmup import warm_up as warm_up_ops
     start = time.perf_counter()
     warm_up(verbose=False)
     warm_up_ops(verbose=False)

@@ -1,8 +1,8 @@
 """Sliders that re-run an experiment on the emulated IPU and redraw its picture.
 
 Each experiment is a plain function, ``*_experiment(...) -> Figure``, that
-builds a real graph, runs it on :class:`ipukit.Engine` and draws the result
-with :mod:`ipukit.viz`; ``*_explorer()`` puts controls on it with
+builds a real graph, runs it on :class:`Engine` and draws the result
+with :mod:`viz`; ``*_explorer()`` puts controls on it with
 :func:`interactive_figure`.  The experiments use built-in codelets only, whose
 compiled drivers are kept per codelet and field types, so moving a slider
 rebuilds a small engine but never waits for numba.
@@ -19,15 +19,19 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 
-import ipukit
-from ipukit import codelets as C
-from ipukit import viz
-from ipukit.errors import TileMemoryError
-from ipukit.viz._common import fmt_bytes, fmt_rate
-from ipukit.viz.memory import memory_headline
+from .. import viz
+from ..core.errors import TileMemoryError
+from ..core.graph import Graph
+from ..core.programs import Copy, Execute, Repeat, Sequence
+from ..core.spec import GC2, GC200
+from ..core.tensor import concat
+from ..lib import codelets as C
+from ..run.engine import Engine
+from ..viz._common import fmt_bytes, fmt_rate
+from ..viz.memory import memory_headline
 
 DPI = 90
-PRESETS = {"GC2": ipukit.GC2, "GC200": ipukit.GC200}
+PRESETS = {"GC2": GC2, "GC200": GC200}
 
 
 # --- the generic helper ----------------------------------------------------------
@@ -145,7 +149,7 @@ def _spec(preset: str, tiles: int):
 # --- memory: how tensors spread over tiles -------------------------------------------
 def memory_graph(spec, elements: int, grain_size: int = 1):
     """``out = a + b`` over ``elements`` floats per tensor, each spread linearly in grains."""
-    g = ipukit.Graph(spec)
+    g = Graph(spec)
     a, b, out = (g.add_variable(elements, name=n) for n in ("a", "b", "out"))
     for t in (a, b, out):
         g.map_linearly(t, grain_size=grain_size)
@@ -153,7 +157,7 @@ def memory_graph(spec, elements: int, grain_size: int = 1):
     for tile, intervals in enumerate(g.tile_mapping(out)):
         for lo, hi in intervals:
             g.add_vertex(cs, C.add, tile=tile, a=a[lo:hi], b=b[lo:hi], out=out[lo:hi])
-    return g, ipukit.Execute(cs)
+    return g, Execute(cs)
 
 
 def memory_experiment(elements: int = 100_000, tiles: int = 16, grain_size: int = 1, preset: str = "GC2",
@@ -162,7 +166,7 @@ def memory_experiment(elements: int = 100_000, tiles: int = 16, grain_size: int 
     spec = _spec(preset, tiles)
     g, prog = memory_graph(spec, elements, grain_size)
     try:
-        eng = ipukit.Engine(g, prog)
+        eng = Engine(g, prog)
         cycles = eng.run().total_cycles
         report, verdict = eng.memory, f"fits; the add runs in {cycles:,} cycles"
     except TileMemoryError as e:
@@ -199,7 +203,7 @@ def bsp_graph(spec, work: int, imbalance: float = 0, vertices: int = 6, superste
         raise ValueError(f"bsp_graph: work={work} elements per tile is too little for {vertices} vertices and a "
                          f"halo of {halo}; give each tile at least {max(halo, vertices)} elements")
     bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-    g = ipukit.Graph(spec)
+    g = Graph(spec)
     x = g.add_variable(bounds[-1], name="x")
     g.set_tile_mapping(x, [[(bounds[t], bounds[t + 1])] for t in range(tiles)])
     ghost = g.add_variable((tiles, halo), name="halo")
@@ -209,15 +213,15 @@ def bsp_graph(spec, work: int, imbalance: float = 0, vertices: int = 6, superste
         cuts = np.linspace(bounds[t], bounds[t + 1], vertices + 1).astype(int)
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             g.add_vertex(cs, C.scale, tile=t, a=x[lo:hi], out=x[lo:hi], factor=0.5)
-    edges = ipukit.concat([x[bounds[t + 1] - halo:bounds[t + 1]] for t in range(tiles)])
-    to_next = ipukit.concat([ghost[(t + 1) % tiles] for t in range(tiles)])
-    return g, ipukit.Repeat(supersteps, ipukit.Sequence(ipukit.Execute(cs), ipukit.Copy(edges, to_next)))
+    edges = concat([x[bounds[t + 1] - halo:bounds[t + 1]] for t in range(tiles)])
+    to_next = concat([ghost[(t + 1) % tiles] for t in range(tiles)])
+    return g, Repeat(supersteps, Sequence(Execute(cs), Copy(edges, to_next)))
 
 
 def bsp_experiment(work: int = 2000, imbalance: float = 0, vertices: int = 6, tiles: int = 16):
     """Run three BSP supersteps and draw the execution trace."""
-    g, prog = bsp_graph(ipukit.GC2.replace(tiles=int(tiles)), work, imbalance, vertices)
-    eng = ipukit.Engine(g, prog)
+    g, prog = bsp_graph(GC2.replace(tiles=int(tiles)), work, imbalance, vertices)
+    eng = Engine(g, prog)
     p = eng.run()
     busy = p.tile_cycles("compute")
     return viz.plot_trace(p, title=(
@@ -249,35 +253,35 @@ PATTERNS = {
 def exchange_graph(spec, message_bytes: int, pattern: str = "ring"):
     """A single Copy moving ``message_bytes`` per sending tile in ``pattern`` (see PATTERNS)."""
     tiles, k = spec.total_tiles, max(1, int(message_bytes) // 4)
-    g = ipukit.Graph(spec)
+    g = Graph(spec)
     if pattern == "ring":
         src, dst = g.add_variable((tiles, k), name="send"), g.add_variable((tiles, k), name="recv")
         g.map_linearly(src)
         g.map_linearly(dst)
-        return g, ipukit.Copy(src, ipukit.concat([dst[1:], dst[:1]]))
+        return g, Copy(src, concat([dst[1:], dst[:1]]))
     if pattern == "broadcast":
         src, dst = g.add_variable((1, k), name="send"), g.add_variable((tiles - 1, k), name="recv")
         g.set_tile_mapping(src, 0)
         g.map_linearly(dst, tiles=range(1, tiles))
-        return g, ipukit.Copy(ipukit.concat([src] * (tiles - 1)), dst)
+        return g, Copy(concat([src] * (tiles - 1)), dst)
     if pattern == "gather":
         src, dst = g.add_variable((tiles - 1, k), name="send"), g.add_variable((tiles - 1, k), name="recv")
         g.map_linearly(src, tiles=range(1, tiles))
         g.set_tile_mapping(dst, 0)
-        return g, ipukit.Copy(src, dst)
+        return g, Copy(src, dst)
     if pattern == "all-to-all":
         piece = max(1, k // tiles)
         src, dst = (g.add_variable((tiles, tiles, piece), name=n) for n in ("send", "recv"))
         g.map_linearly(src)
         g.map_linearly(dst)
-        return g, ipukit.Copy(src.transpose(1, 0, 2), dst)
+        return g, Copy(src.transpose(1, 0, 2), dst)
     raise ValueError(f"unknown pattern {pattern!r}; use one of {', '.join(PATTERNS)}")
 
 
 def exchange_experiment(message_bytes: int = 1024, tiles: int = 16, pattern: str = "ring"):
     """Run one exchange and draw who sends what to whom, with its cycles."""
-    g, prog = exchange_graph(ipukit.GC2.replace(tiles=int(tiles)), message_bytes, pattern)
-    eng = ipukit.Engine(g, prog)
+    g, prog = exchange_graph(GC2.replace(tiles=int(tiles)), message_bytes, pattern)
+    eng = Engine(g, prog)
     p = eng.run()
     sent = p.tile_bytes("sent")
     return viz.plot_exchange(eng, step=0, title=(
@@ -313,7 +317,7 @@ def workload_graph(spec, workload: str, n: int):
     output written once (the roofline's arithmetic intensity is FLOPs / bytes).
     """
     tiles, workers = spec.total_tiles, spec.workers_per_tile
-    g = ipukit.Graph(spec)
+    g = Graph(spec)
     if workload in ("vector add", "dot product"):
         size = n * n
         a, b = g.add_variable(size, name="a"), g.add_variable(size, name="b")
@@ -326,7 +330,7 @@ def workload_graph(spec, workload: str, n: int):
             for tile, intervals in enumerate(g.tile_mapping(a)):
                 for lo, hi in (p for iv in intervals for p in _split(*iv, workers)):
                     g.add_vertex(cs, C.add, tile=tile, a=a[lo:hi], b=b[lo:hi], out=out[lo:hi])
-            return g, ipukit.Execute(cs), size, 12 * size
+            return g, Execute(cs), size, 12 * size
         partial = g.add_variable((tiles, workers), name="partial")
         g.map_linearly(partial)
         for tile, intervals in enumerate(g.tile_mapping(a)):
@@ -336,7 +340,7 @@ def workload_graph(spec, workload: str, n: int):
         g.set_tile_mapping(total, 0)
         reduce = g.add_compute_set("sum partials")
         g.add_vertex(reduce, C.reduce_sum, tile=0, a=partial.flatten(), out=total)
-        return g, ipukit.Sequence(ipukit.Execute(cs), ipukit.Execute(reduce)), 2 * size, 8 * size + 4
+        return g, Sequence(Execute(cs), Execute(reduce)), 2 * size, 8 * size + 4
     if workload == "matrix multiply":
         a, b, c = (g.add_variable((n, n), name=k) for k in ("A", "B", "C"))
         for t in (a, b, c):
@@ -347,16 +351,16 @@ def workload_graph(spec, workload: str, n: int):
         for tile, intervals in enumerate(g.tile_mapping(a)):
             for lo, hi in (p for s, e in intervals for p in _split(s // n, e // n, workers)):
                 g.add_vertex(cs, C.matmul_partial, tile=tile, a=a[lo:hi], b=copies[tile], out=c[lo:hi])
-        broadcast = ipukit.Copy(ipukit.concat([b.reshape(1, n, n)] * tiles), copies)
-        return g, ipukit.Sequence(broadcast, ipukit.Execute(cs)), 2 * n ** 3, 12 * n * n
+        broadcast = Copy(concat([b.reshape(1, n, n)] * tiles), copies)
+        return g, Sequence(broadcast, Execute(cs)), 2 * n ** 3, 12 * n * n
     raise ValueError(f"unknown workload {workload!r}; use one of {', '.join(WORKLOADS)}")
 
 
 def roofline_experiment(n: int = 64, workload: str = "matrix multiply", compare: str = "V100", tiles: int = 16):
     """Run a workload on a teaching-size GC2 and place its achieved FLOP/s on the rooflines."""
-    spec = ipukit.GC2.replace(tiles=int(tiles))
+    spec = GC2.replace(tiles=int(tiles))
     g, prog, flops, nbytes = workload_graph(spec, workload, n)
-    p = ipukit.Engine(g, prog).run()
+    p = Engine(g, prog).run()
     achieved = flops / p.seconds
     shares = " : ".join(f"{k} {100 * v / p.total_cycles:.0f}%" for k, v in p.cycles_by_phase().items() if v)
     return viz.plot_roofline(
@@ -369,8 +373,8 @@ def roofline_experiment(n: int = 64, workload: str = "matrix multiply", compare:
 def roofline_explorer(n: int = 64, workload: str = "matrix multiply", compare: str = "V100"):
     """Controls: workload, size and the chip to compare with -> roofline with the run placed on it."""
     for w in WORKLOADS:                  # compile every workload's codelets now, not on a later change
-        graph, program, _, _ = workload_graph(ipukit.GC2.replace(tiles=2), w, 8)
-        ipukit.Engine(graph, program).run()
+        graph, program, _, _ = workload_graph(GC2.replace(tiles=2), w, 8)
+        Engine(graph, program).run()
     others = [k for k in viz.HARDWARE if k != "GC2"]
     return interactive_figure(
         roofline_experiment,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cost
-from .vertex import Codelet
+from ..core import cost
+from ..core.codelet import Codelet
 
 
 def _builtin(**kwargs):

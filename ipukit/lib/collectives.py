@@ -31,12 +31,12 @@ import math
 
 import numpy as np
 
-from . import cost
+from ..core import cost
 from .codelets import add, reduce_rows
-from .errors import MappingError
-from .programs import Copy, Execute, Sequence
-from .tensor import Tensor, concat
-from .vertex import Codelet
+from ..core.errors import MappingError
+from ..core.programs import Copy, Execute, Sequence
+from ..core.tensor import Tensor, concat
+from ..core.codelet import Codelet
 
 REDUCE_METHODS = ("gather", "tree")
 ALL_REDUCE_METHODS = ("ring", "tree", "gather")

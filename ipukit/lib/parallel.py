@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import cost
+from ..core import cost
 from .codelets import matmul_partial, reduce_rows, sub
 from .collectives import ALL_REDUCE_METHODS, add_elementwise, all_reduce
-from .errors import HostTransferError, MappingError
-from .programs import Execute, Sequence
-from .vertex import Codelet
+from ..core.errors import HostTransferError, MappingError
+from ..core.programs import Execute, Sequence
+from ..core.codelet import Codelet
 
 
 def _builtin(**kwargs):

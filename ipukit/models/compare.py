@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..spec import GC2, GC200
+from ..core.spec import GC2, GC200
 from . import _format as fmt
 from .fit import fit
 from .pipeline import pipeline

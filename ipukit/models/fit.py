@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from ..spec import GC200
+from ..core.spec import GC200
 from . import _format as fmt
 from .costs import SegmentCosts
 from .model import Model

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from ..spec import GC200
+from ..core.spec import GC200
 from . import _format as fmt
 from .costs import SegmentCosts
 from .model import Model

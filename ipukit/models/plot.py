@@ -5,7 +5,7 @@ matplotlib is imported inside each function, so ``import ipukit.models`` stays f
 from __future__ import annotations
 
 from .. import palette
-from ..spec import GC2, GC200
+from ..core.spec import GC2, GC200
 from . import _format as fmt
 from .fit import FitReport, fit
 from .model import Model

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from ..spec import IPUSpec
+from ..core.spec import IPUSpec
 from .model import Model
 
 # ASSUMPTION: the share of each IPU's SRAM kept for what the memory analysis does not count:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 
-from ..programs import Sequence
-from ..tensor import Tensor, concat
+from ..core.programs import Sequence
+from ..core.tensor import Tensor, concat
 from .matmul import matmul
 from .nn import softmax
 

@@ -20,8 +20,8 @@ import math
 
 import numpy as np
 
-from .. import cost
-from ..vertex import Codelet
+from ..core import cost
+from ..core.codelet import Codelet
 
 # ASSUMPTION: a transcendental function (exp, tanh, sigmoid) on one 64-bit vector costs
 # 4 worker cycles, twice a binary op (cost.BINARY_CYCLES_PER_VECTOR): no published figure.

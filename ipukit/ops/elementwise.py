@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import codelets as C
-from .. import cost
-from ..programs import Execute, Sequence
-from ..tensor import Tensor
+from ..lib import codelets as C
+from ..core import cost
+from ..core.programs import Execute, Sequence
+from ..core.tensor import Tensor
 from . import codelets as K
 from .layout import Picker, broadcast_view, element_tiles, grain_bounds, replicate, store_with_order, tile_order
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import MappingError
-from ..pieces import id_runs
-from ..programs import Copy
-from ..tensor import Tensor, concat
+from ..core.errors import MappingError
+from ..core.intervals import id_runs
+from ..core.programs import Copy
+from ..core.tensor import Tensor, concat
 
 
 def split_bounds(size: int, parts: int) -> np.ndarray:

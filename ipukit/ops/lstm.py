@@ -13,8 +13,8 @@ moving anything between tiles.
 """
 from __future__ import annotations
 
-from ..programs import Sequence
-from ..tensor import Tensor, concat
+from ..core.programs import Sequence
+from ..core.tensor import Tensor, concat
 from . import codelets as K
 from .elementwise import add, map_elementwise
 from .matmul import matmul

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import codelets as C
-from ..programs import Execute, Sequence
-from ..tensor import Tensor
+from ..lib import codelets as C
+from ..core.programs import Execute, Sequence
+from ..core.tensor import Tensor
 from .codelets import reduce_partials_half
 from .layout import map_segments
 from .planner import Geometry, MatmulPlan, plan_matmul

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import codelets as C
-from ..programs import Execute, Sequence
-from ..tensor import Tensor
+from ..lib import codelets as C
+from ..core.programs import Execute, Sequence
+from ..core.tensor import Tensor
 from . import codelets as K
 from .elementwise import _unary
 from .layout import element_tiles, replicate, row_homes, split_bounds, store_with_order

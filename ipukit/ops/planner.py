@@ -39,11 +39,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import codelets as C
-from .. import cost
-from ..errors import TileMemoryError
-from ..exchange import Plan
-from ..memory import align_up
+from ..lib import codelets as C
+from ..core import cost
+from ..core.errors import TileMemoryError
+from ..compile.exchange import Plan
+from ..compile.sram import align_up
 from .codelets import reduce_partials_half
 from .layout import split_bounds
 

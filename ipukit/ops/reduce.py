@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..programs import Execute, Sequence
-from ..tensor import Tensor
+from ..core.programs import Execute, Sequence
+from ..core.tensor import Tensor
 from . import codelets as K
 from .layout import Picker, element_tiles, map_runs, map_segments, store_with_order
 

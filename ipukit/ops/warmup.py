@@ -12,10 +12,10 @@ import time
 
 import numpy as np
 
-from ..engine import Engine
-from ..graph import Graph
-from ..programs import Execute
-from ..spec import GC2
+from ..run.engine import Engine
+from ..core.graph import Graph
+from ..core.programs import Execute
+from ..core.spec import GC2
 from . import codelets as K
 
 

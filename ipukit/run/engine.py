@@ -19,15 +19,15 @@ import mmap
 
 import numpy as np
 
-from . import _env
-from .compiler import IF, REPEAT, SEQ, STEP, WHILE, Lowering, check_host_array, plan_layout
-from .errors import HostTransferError, ProgramError, StepBudgetError
-from .graph import Graph
-from .pieces import id_runs
+from .. import _env
+from ..compile.lowering import IF, REPEAT, SEQ, STEP, WHILE, Lowering, check_host_array, plan_layout
+from ..core.errors import HostTransferError, ProgramError, StepBudgetError
+from ..core.graph import Graph
+from ..core.intervals import id_runs
 from .profile import Profile
-from .programs import Program
+from ..core.programs import Program
 from .reference import ReferenceExecutor
-from .tensor import Tensor
+from ..core.tensor import Tensor
 
 TRACE_LIMIT = 20_000     # executed steps remembered in order, for the execution trace view
 
@@ -87,7 +87,7 @@ class Engine:
         if self.backend == "reference":
             return ReferenceExecutor(self._mem)
         if self.backend == "numba":
-            from .fast import NumbaExecutor
+            from .numba_executor import NumbaExecutor
             return NumbaExecutor(self._mem)
         raise ValueError(f"unknown backend {self.backend!r}; use 'numba' or 'reference'")
 

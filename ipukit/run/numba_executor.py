@@ -5,9 +5,9 @@ one compiled loop that, for every vertex, makes array views of its fields out
 of the flat SRAM and calls the compiled codelet.  No Python runs per vertex.
 Built-in codelets get parallel drivers cached on disk; a learner's codelet gets
 a sequential driver (so an exception can name the vertex) with bounds checks
-and counted loops (:mod:`ipukit.loops`), never cached, and its group's input
-bytes must come out unchanged (:mod:`ipukit.guard`).  The readable twin of
-this file is :mod:`ipukit.reference`.
+and counted loops (:mod:`ipukit.core.loops`), never cached, and its group's input
+bytes must come out unchanged (:mod:`ipukit.run.guard`).  The readable twin of
+this file is :mod:`ipukit.run.reference`.
 """
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ from numba import njit, prange, types
 from numba.core import cgutils, event
 from numba.extending import intrinsic
 
-from . import _env, loops, reference
-from .errors import CodeletError
+from .. import _env
+from ..core import loops
+from . import reference
+from ..core.errors import CodeletError
 from .guard import input_guard
 
 _announced = False
@@ -221,7 +223,7 @@ class NumbaExecutor:
             raise self._explain(group, int(self._where[0]), e) from e
 
     def _run_learner(self, group) -> None:
-        """A learner's group: interruptible, and its inputs must come out unchanged (ipukit.guard)."""
+        """A learner's group: interruptible, and its inputs must come out unchanged (ipukit.run.guard)."""
         saved = group.guard.save(self.mem)
         with loops.interruptible():
             self._drive(group)

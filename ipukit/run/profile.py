@@ -196,7 +196,7 @@ class Profile:
     def to_json(self, tiles: bool = False, **kwargs) -> str:
         return json.dumps(self.to_dict(tiles), **kwargs)
 
-    from .trace_events import to_trace_events     # profile.to_trace_events(path): JSON for ui.perfetto.dev
+    from .trace_events import to_trace_events  # profile.to_trace_events(path): JSON for ui.perfetto.dev
 
     def __repr__(self):
         return (f"<Profile: {self.total_cycles:,} cycles ({_time(self.seconds)}), "

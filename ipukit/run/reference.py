@@ -1,9 +1,9 @@
 """The reference executor: the emulator's semantics in plain NumPy and Python.
 
-It is the readable twin of :mod:`ipukit.fast`: the same steps, one vertex and
+It is the readable twin of :mod:`ipukit.run.numba_executor`: the same steps, one vertex and
 one run at a time.  ``Engine(..., backend="reference")`` uses it; the tests run
 programs on both and require identical SRAM bytes and identical profiles.
-A learner's codelet runs with its loops counted (:mod:`ipukit.loops`), so an
+A learner's codelet runs with its loops counted (:mod:`ipukit.core.loops`), so an
 endless loop stops on both backends at the same iteration.  The errors a
 codelet can cause are worded here, for both backends.
 """
@@ -13,8 +13,8 @@ import linecache
 
 import numpy as np
 
-from . import loops
-from .errors import CodeletError, LoopBudgetError
+from ..core import loops
+from ..core.errors import CodeletError, LoopBudgetError
 
 DIAGNOSE_SECONDS = 2.0      # a re-run made only to word an error gives up after this long
 

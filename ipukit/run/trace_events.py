@@ -37,6 +37,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..compile.compute_set import worker_schedule
+
 MAX_EVENTS = 2_000_000          # a trace larger than this is slow to open: choose tiles or steps
 
 _COUNTERS = {"exchange": ("exchange bytes", "received", "sent"),
@@ -175,8 +177,6 @@ def _worker_plans(engine, profile) -> dict:
 
 
 def _worker_events(plan, spec, shown, start, tile_tid, pid, complete) -> None:
-    from .viz.workers import worker_schedule        # the schedule plot_worker_slots draws
-
     for tile in shown:
         for worker, at, length, vertex in worker_schedule(plan, spec, tile):
             if length > 0:

@@ -15,8 +15,8 @@ from matplotlib.colors import LinearSegmentedColormap, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, Locator
 
-from ..memory import MemoryReport
-from ..profile import Profile
+from ..compile.sram import MemoryReport
+from ..run.profile import Profile
 
 
 class IPUFigure(Figure):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ..memory import CATEGORIES
+from ..compile.sram import CATEGORIES
 from ..palette import CATEGORY_COLORS, OKABE_ITO, OVER_CAPACITY, PHASE_COLORS
 from ._common import BytesLocator, as_report, bytes_formatter, fmt_bytes, new_figure, sequential_cmap, tile_layout
 

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import Patch
 
-from ..profile import PHASES
+from ..run.profile import PHASES
 from ..palette import OKABE_ITO, PHASE_COLORS
 from ._common import as_profile, new_figure, short
 

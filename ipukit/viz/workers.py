@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import ComputeSet
+from ..compile.compute_set import worker_schedule
+from ..core.graph import ComputeSet
 from ..palette import OKABE_ITO, PHASE_COLORS
 from ._common import as_engine, new_figure, short, tint
 
@@ -35,20 +36,6 @@ def find_compute_plan(engine, compute_set=None):
         raise TypeError(f"compute_set must be a ComputeSet, its name or None; got {type(compute_set).__name__}")
     known = ", ".join(f"'{cs.name}'" for cs in plans)
     raise KeyError(f"compute set '{name}' is not run by this engine's programs; it runs {known}")
-
-
-def worker_schedule(plan, spec, tile: int) -> list:
-    """``(worker, start, length, vertex)`` in tile cycles for every vertex on ``tile``, in order."""
-    w = spec.workers_per_tile
-    on_tile = np.flatnonzero(plan.vertex_tiles == tile)
-    clock = np.zeros(w, np.int64)
-    out = []
-    for rank, v in enumerate(on_tile):
-        worker = rank % w
-        length = w * int(plan.vertex_cycles[v])
-        out.append((worker, int(clock[worker]), length, plan.compute_set.vertices[v]))
-        clock[worker] += length
-    return out
 
 
 def plot_worker_slots(engine, compute_set=None, tile: int = 0, title: str | None = None):
