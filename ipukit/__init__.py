@@ -6,8 +6,9 @@
     ...
     eng = ipukit.Engine(g, program); eng.run(); print(eng.profile.summary())
 """
-from . import _short_paths
+from . import _env, _short_paths
 
+_env.default_numba_cache()               # before numba is imported: kit.py and plain python share one cache
 _short_paths.install(__name__)           # ipukit.errors, ipukit.grade, ...: see _short_paths.py
 
 from .core import errors  # noqa: E402

@@ -7,6 +7,9 @@ IPUKIT_COURSE_DIR the course folder the grader and ipukit.check use (default: th
                   ipukit is installed from); kit.py sets it
 IPUKIT_CACHE_DIR  where compiled codelet drivers are cached (default: NUMBA_CACHE_DIR/ipukit
                   or ~/.cache/ipukit)
+NUMBA_CACHE_DIR   numba's own cache; when unset, ipukit sets it on import to the course's
+                  .cache/numba (the folder kit.py uses), else ~/.cache/ipukit/numba, so a plain
+                  `python` and `kit.py` compile once between them
 IPUKIT_QUIET      set to 1 to silence the one-line "compiling" notice
 IPUKIT_LOOP_BUDGET  loop iterations one call of a learner's codelet may run before it is stopped
                   as endless (default 1,000,000,000; read when the codelet is first run)
@@ -37,6 +40,35 @@ def loop_budget() -> int:
     return int(os.environ.get("IPUKIT_LOOP_BUDGET", "") or 1_000_000_000)
 
 
+def default_numba_cache() -> None:
+    """Point numba at one shared, writable cache unless the user chose one.
+
+    numba reads NUMBA_CACHE_DIR when it is first imported, so this runs at the
+    top of ``import ipukit``.  The course repository (the folder holding kit.py
+    next to the package) keeps it in ``.cache/numba``, exactly where kit.py does.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    repo = Path(__file__).resolve().parent.parent
+    candidates = ([repo / ".cache" / "numba"] if (repo / "kit.py").is_file() else []) + \
+                 [Path.home() / ".cache" / "ipukit" / "numba"]
+    for path in candidates:
+        if _writable(path):
+            os.environ["NUMBA_CACHE_DIR"] = str(path)
+            return
+
+
+def _writable(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError:
+        return False
+    return True
+
+
 def cache_dir() -> Path | None:
     """A writable directory for generated driver modules, or None."""
     if os.environ.get("IPUKIT_CACHE_DIR"):
@@ -45,11 +77,4 @@ def cache_dir() -> Path | None:
         path = Path(os.environ["NUMBA_CACHE_DIR"]) / "ipukit"
     else:
         path = Path.home() / ".cache" / "ipukit"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError:
-        return None
-    return path
+    return path if _writable(path) else None

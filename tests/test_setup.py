@@ -85,3 +85,22 @@ def test_grade_command_works_from_any_folder(tmp_path):
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out
     assert "ex01_2" in out and "passed" in out and "2/2" in out.splitlines()[-1], out
+
+
+def test_plain_python_and_kit_share_one_compile_cache(tmp_path, monkeypatch):
+    """Without NUMBA_CACHE_DIR, `import ipukit` points numba at the folder kit.py uses."""
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    assert _kit_module().environment()["NUMBA_CACHE_DIR"] == str(ROOT / ".cache" / "numba")
+    env = dict(os.environ)
+    r = subprocess.run([sys.executable, "-c", "import ipukit, numba; print(numba.config.CACHE_DIR)"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert Path(r.stdout.strip()) == ROOT / ".cache" / "numba"
+
+
+def _kit_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("kit", ROOT / "kit.py")
+    kit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kit)
+    return kit
