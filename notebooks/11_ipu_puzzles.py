@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -84,6 +86,7 @@ from ipukit.puzzles import show
 print(puzzles.SPEC.describe())
 print("the puzzles:", ", ".join(f"{n} {p.title}" for n, p in puzzles.PUZZLES.items()))
 
+
 # %% [markdown]
 # ### Reading a picture
 #
@@ -104,6 +107,7 @@ result = puzzles.run(case, scale_on_tile_0)
 print("a[:6]   =", case.values["a"][:6])
 print("out[:6] =", result.outputs["out"][:6])
 puzzles.picture(case, result, "Every vertex on tile 0")
+
 
 # %% [markdown]
 # **How to read it.**
@@ -143,6 +147,7 @@ show(1, map_spec)
 # %%
 ipukit.check("ex11_1")
 
+
 # %% [markdown]
 # ## Puzzle 2 · Zip
 #
@@ -161,6 +166,7 @@ show(2, zip_spec)
 
 # %%
 ipukit.check("ex11_2")
+
 
 # %% [markdown]
 # ## Puzzle 3 · Broadcast
@@ -181,6 +187,7 @@ show(3, broadcast_spec)
 
 # %%
 ipukit.check("ex11_3")
+
 
 # %% [markdown]
 # ## Puzzle 4 · Halo
@@ -204,6 +211,7 @@ show(4, halo_spec)
 # %%
 ipukit.check("ex11_4")
 
+
 # %% [markdown]
 # ## Puzzle 5 · Rotate
 #
@@ -221,6 +229,7 @@ show(5, rotate_spec)
 
 # %%
 ipukit.check("ex11_5")
+
 
 # %% [markdown]
 # ## Puzzle 6 · Sum on a tile
@@ -241,6 +250,7 @@ show(6, tile_sum_spec)
 # %%
 ipukit.check("ex11_6")
 
+
 # %% [markdown]
 # ## Puzzle 7 · Sum across tiles
 #
@@ -259,6 +269,7 @@ show(7, tiles_sum_spec)
 
 # %%
 ipukit.check("ex11_7")
+
 
 # %% [markdown]
 # ## Puzzle 8 · All-reduce
@@ -280,6 +291,7 @@ show(8, all_reduce_spec)
 # %%
 ipukit.check("ex11_8")
 
+
 # %% [markdown]
 # ## Puzzle 9 · Transpose
 #
@@ -297,6 +309,7 @@ show(9, transpose_spec)
 
 # %%
 ipukit.check("ex11_9")
+
 
 # %% [markdown]
 # ## Puzzle 10 · Prefix sum
@@ -318,6 +331,7 @@ show(10, prefix_sum_spec)
 
 # %%
 ipukit.check("ex11_10")
+
 
 # %% [markdown]
 # ## Puzzle 11 · Gather by index
@@ -341,6 +355,7 @@ show(11, gather_spec)
 # %%
 ipukit.check("ex11_11")
 
+
 # %% [markdown]
 # ## Puzzle 12 · A matmul block
 #
@@ -360,6 +375,7 @@ show(12, matmul_spec)
 
 # %%
 ipukit.check("ex11_12")
+
 
 # %% [markdown]
 # ## Puzzle 13 · Six workers, uneven rows
@@ -382,6 +398,7 @@ show(13, rows_spec)
 
 # %%
 ipukit.check("ex11_13")
+
 
 # %% [markdown]
 # ## Puzzle 14 · Block-sparse rows over tiles
