@@ -182,7 +182,7 @@ def test_check_on_a_wrong_answer_shows_what_and_the_hint(tmp_path, capsys):
     shown = capsys.readouterr().out
     assert "expected tile 2" in shown and "got tile 0" in shown and TABLE["ex01_1"].hint in shown
     page = result.to_html()
-    assert "yours vs expected" in page and "Hint:" in page and "<script" not in page
+    assert "yours vs expected" in page and "Hint 1/3: the idea" in page and "<script" not in page
     with pytest.raises(ExerciseFailed, match="ex01_1"):
         check("ex01_1", target=str(folder), strict=True, show=False)
 

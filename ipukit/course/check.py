@@ -4,8 +4,11 @@ The exercise's grading tests run on the learner's current file in a fresh
 process (edits are always picked up, an endless loop is stopped after
 ``timeout`` seconds), exactly as ``python -m ipukit.grade`` runs them, so the
 notebook and the grader never disagree.  The panel shows whether it passed,
-what the test found ("expected ..., got ..."), the costs against their budget,
-and, after a failed attempt, the exercise's hint.
+what the test found ("expected ..., got ..." for a named input case), the costs
+of that case against their budget, and the hints revealed so far: each failed
+check reveals one more of the exercise's three levels (the idea, the ipukit names
+that help, a sketch of the solution), remembered in ``.hints.json`` beside the
+learner's modules so the grader can report how many were shown.
 
 The code checked is the repository's ``exercises/`` folder, or ``solutions/``
 when ``IPUKIT_TARGET=solutions`` (as when the test suite runs the notebooks);
@@ -39,8 +42,18 @@ class CheckResult:
     max_points: int
     message: str
     costs: list = field(default_factory=list)
-    hint: str = ""               # the exercise's hint, when it was revealed
+    hints: tuple = ()            # the hint levels revealed so far (shown after a failed attempt)
     target: str = ""
+    levels: int = len(X.HINT_LEVELS)
+
+    @property
+    def hint(self) -> str:
+        """The latest hint level revealed ("" when none is shown)."""
+        return self.hints[-1] if self.hints else ""
+
+    def hint_labels(self) -> list:
+        """``["Hint 1/3: the idea", ...]`` for the levels shown."""
+        return [f"Hint {i + 1}/{self.levels}: {X.HINT_LEVELS[i]}" for i in range(len(self.hints))]
 
     @property
     def passed(self) -> bool:
@@ -63,12 +76,14 @@ class CheckResult:
             lines.append("  What the test found:")
             lines += [f"    {ln}" for ln in self.message.splitlines()]
         if self.costs:
-            lines.append("  Costs (yours vs budget):")
+            lines.append("  Costs (yours vs budget)" + (" of the case above:" if self.status == "failed" else ":"))
             for c in self.costs:
                 mark = "ok" if c.ok else "OVER"
                 lines.append(f"    {c.describe():<50}{mark if c.limit is not None else ''}")
-        if self.hint:
-            lines.append(f"  Hint: {self.hint}")
+        for label, text in zip(self.hint_labels(), self.hints, strict=True):
+            lines.append(f"  {label}. {text}")
+        if self.hints and len(self.hints) < self.levels:
+            lines.append("  (another hint level is shown after the next failed check)")
         lines.append(f"  (checked: {self.target})")
         return "\n".join(lines)
 
@@ -94,10 +109,15 @@ class CheckResult:
                 f'<td style="text-align:right">{e(_fmt(c.limit, c.unit)) if c.limit is not None else ""}</td>'
                 f'<td style="color:{_COLOURS["passed" if c.ok else "failed"]}">'
                 f'{"" if c.limit is None else ("✓" if c.ok else "✗ over")}</td></tr>' for c in self.costs)
+            if self.status == "failed":
+                parts.append('<p style="margin:6px 0 2px">Costs of that case:</p>')
             parts.append('<table style="margin:6px 0;font-size:inherit"><tr><th style="text-align:left">cost</th>'
                          '<th>yours</th><th>budget</th><th></th></tr>' + rows + '</table>')
-        if self.hint:
-            parts.append(f'<p style="margin:6px 0"><b>Hint:</b> {e(self.hint)}</p>')
+        for label, text in zip(self.hint_labels(), self.hints, strict=True):
+            parts.append(f'<p style="margin:6px 0"><b>{e(label)}.</b> {e(text)}</p>')
+        if self.hints and len(self.hints) < self.levels:
+            parts.append('<p style="margin:2px 0;color:#777">Another hint level is shown after the next '
+                         'failed check.</p>')
         parts.append(f'<div style="color:#777;font-size:11px">checked: {e(self.target)}</div></div>')
         return "".join(parts)
 
@@ -127,8 +147,9 @@ def check(exercise_id: str, target=None, timeout: float = 60.0, strict: bool | N
     ex = table[exercise_id]
     tgt = X.resolve_target(target)
     r = run_exercise(ex, tgt, timeout)
+    shown = X.reveal_hint(tgt, ex) if r.status in _HINT_AFTER else 0
     result = CheckResult(ex.id, ex.title, r.status, r.points, ex.points, r.message, r.costs,
-                         ex.hint if r.status in _HINT_AFTER else "", tgt.label)
+                         tuple(ex.hints[:shown]), tgt.label, len(ex.hints))
     if show:
         _show(result)
     if (tgt.is_solutions if strict is None else strict) and not result.passed:

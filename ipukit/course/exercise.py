@@ -12,6 +12,7 @@ Nothing here imports numba, matplotlib or pytest.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -24,8 +25,10 @@ from .. import _env
 ID_PATTERN = re.compile(r"^ex(\d\d)_(\d+)$")
 TABLE = Path("tests") / "grading" / "exercises.toml"
 NAMED_TARGETS = ("exercises", "solutions")
-_FIELDS = {"points": int, "title": str, "hint": str, "notebook": str}
-_KINDS = {int: "a whole number", str: "a string"}
+_FIELDS = {"points": int, "title": str, "hints": list, "notebook": str}
+_KINDS = {int: "a whole number", str: "a string", list: "a list of three strings"}
+HINT_LEVELS = ("the idea", "the ipukit names that help", "a sketch of the solution")
+HINTS_FILE = ".hints.json"        # per learner, in the folder of their exercise modules
 
 
 class ExerciseSetupError(Exception):
@@ -70,8 +73,13 @@ class Exercise:
     id: str
     points: int
     title: str
-    hint: str
+    hints: tuple          # three levels: the idea, the ipukit names that help, a sketch (HINT_LEVELS)
     notebook: str
+
+    @property
+    def hint(self) -> str:
+        """The first hint level (the idea)."""
+        return self.hints[0] if self.hints else ""
 
     @property
     def notebook_number(self) -> str:
@@ -98,6 +106,9 @@ def load_table(path: Path | None = None) -> dict[str, Exercise]:
             raise ExerciseSetupError(f"{where}: exercise ids look like ex01_2 (notebook 01, exercise 2)")
         if not isinstance(row, dict):
             raise ExerciseSetupError(f"{where}: expected a table with {', '.join(_FIELDS)}")
+        row = dict(row)
+        if "hint" in row and "hints" not in row and isinstance(row["hint"], str):
+            row["hints"] = [row.pop("hint")]       # the old single hint: level 1 only
         unknown = sorted(set(row) - set(_FIELDS))
         missing = [k for k in _FIELDS if k not in row]
         if unknown or missing:
@@ -110,7 +121,12 @@ def load_table(path: Path | None = None) -> dict[str, Exercise]:
                 raise ExerciseSetupError(f"{where}: {key} must be {_KINDS[kind]}, got {row[key]!r}")
         if row["points"] < 1:
             raise ExerciseSetupError(f"{where}: points must be at least 1, got {row['points']}")
-        table[ex_id] = Exercise(ex_id, **row)
+        hints = row["hints"]
+        if not 1 <= len(hints) <= len(HINT_LEVELS) or not all(isinstance(h, str) and h.strip() for h in hints):
+            raise ExerciseSetupError(f"{where}: hints must be a list of {len(HINT_LEVELS)} non-empty strings "
+                                     f"({'; '.join(HINT_LEVELS)}), got {hints!r}")
+        row["hints"] = tuple(" ".join(h.split()) for h in hints)
+        table[ex_id] = Exercise(ex_id, row["points"], row["title"], row["hints"], row["notebook"])
     return dict(sorted(table.items(), key=lambda kv: tuple(int(g) for g in ID_PATTERN.match(kv[0]).groups())))
 
 
@@ -132,6 +148,45 @@ def select(table: dict[str, Exercise], wanted=()) -> list[Exercise]:
                                      f"ex01 (known exercises: {known})")
         chosen += [h for h in hits if h not in chosen]
     return chosen
+
+
+# --- hints revealed to a learner ----------------------------------------------------------
+def hints_path(target: "Target") -> Path:
+    """Where the hint levels a learner has seen are kept: ``.hints.json`` beside their modules."""
+    return target.folder / HINTS_FILE
+
+
+def hints_seen(target: "Target") -> dict:
+    """``{exercise id: levels shown}`` for ``target`` (empty when nothing was shown or the file is unreadable)."""
+    try:
+        raw = json.loads(hints_path(target).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(v, int) and not isinstance(v, bool) and v > 0}
+
+
+def hints_shown(target: "Target", exercise_id: str) -> int:
+    """How many hint levels of ``exercise_id`` the learner of ``target`` has been shown."""
+    return hints_seen(target).get(exercise_id, 0)
+
+
+def reveal_hint(target: "Target", ex: "Exercise") -> int:
+    """Show one more hint level of ``ex`` (up to its last); returns the levels now shown.
+
+    Kept in ``.hints.json`` in the target folder, so a learner keeps their levels
+    across sessions.  A folder that cannot be written (a read-only copy) still
+    gets the next level shown this time, it is only not remembered.
+    """
+    seen = hints_seen(target)
+    shown = min(seen.get(ex.id, 0) + 1, len(ex.hints))
+    seen[ex.id] = shown
+    try:
+        hints_path(target).write_text(json.dumps(dict(sorted(seen.items())), indent=1) + "\n", encoding="utf-8")
+    except OSError:
+        pass
+    return shown
 
 
 # --- targets: which copy of the learner modules --------------------------------------
@@ -230,20 +285,38 @@ class BudgetExceeded(AssertionError):
 class Budget:
     """Costs a grading test measured, each against its limit (the ``budget`` fixture).
 
+    ``budget.case("50 floats on 16 tiles")`` names the input case that follows:
+    a failure is then reported "for 50 floats on 16 tiles: ...", and the cost
+    table of a failed test shows only that case's costs.
     ``budget.check("peak tile bytes", report.peak_bytes, cap, "B")`` records a
     row of the cost table and fails the test when the value is over the limit.
     """
 
     def __init__(self):
         self.rows: list[Cost] = []
+        self.current: str = ""            # the input case being tested ("" until case() is called)
+        self._case_start = 0
+
+    def case(self, label: str) -> None:
+        """Start the input case ``label`` (its costs are the rows recorded from now on)."""
+        self.current = str(label)
+        self._case_start = len(self.rows)
+
+    def case_rows(self) -> list:
+        """The rows of the current case (all rows when no case was named)."""
+        return self.rows[self._case_start:]
 
     def check(self, name: str, value, limit, unit: str = "") -> None:
         row = Cost(name, _plain(value), _plain(limit), unit)
         self.rows.append(row)
         if not row.ok:
             unit = f" {unit}" if unit else ""
-            raise BudgetExceeded(f"{name} is {_num(row.value)}{unit}, over the budget of "
-                                 f"{_num(row.limit)}{unit}")
+            where = f"for {self.current}: " if self.current else ""
+            by = f"by {_num(_plain(row.value - row.limit))}{unit}"
+            if row.limit:
+                by += f", {(row.value / row.limit - 1) * 100:.1f} %"
+            raise BudgetExceeded(f"{where}{name} is {_num(row.value)}{unit}, over the budget of "
+                                 f"{_num(row.limit)}{unit} ({by})")
 
     def record(self, name: str, value, unit: str = "") -> None:
         """A row shown for information, with no limit."""

@@ -185,7 +185,8 @@ def grade(exercises, target: X.Target, timeout: float = DEFAULT_TIMEOUT, jobs: i
 def to_json(results: list, target: X.Target) -> dict:
     return {"target": target.label, "score": sum(r.points for r in results),
             "max_score": sum(r.exercise.points for r in results),
-            "exercises": [r.to_dict() for r in results]}
+            "exercises": [{**r.to_dict(), "hints_shown": X.hints_shown(target, r.exercise.id)}
+                          for r in results]}
 
 
 class Table:

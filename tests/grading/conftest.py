@@ -6,9 +6,14 @@
 
 Markers ``exNN_M`` come from ``exercises.toml`` (with ``--strict-markers`` a typo
 fails).  Fixtures: ``load("ex01_tiles")`` imports a module from the target;
+``budget.case("50 floats on 16 tiles")`` names the input case that follows (a
+failure then starts "for 50 floats on 16 tiles: ..."), and
 ``budget.check(name, value, limit, unit)`` records a cost and fails over budget.
 With ``--grade-report FILE`` every event is appended to FILE as a JSON line,
 which is how ``python -m ipukit.grade`` and ``ipukit.check`` read the outcome.
+Test results are written when the session ends: when a test failed, only the
+failure the grader reports keeps its costs, those of its failing case, so the
+cost table a learner sees belongs to the case the message names.
 """
 from __future__ import annotations
 
@@ -73,7 +78,7 @@ def load(target):
 
 @pytest.fixture
 def budget():
-    """Cost budgets: ``budget.check("peak tile bytes", value, limit, "B")``."""
+    """Cost budgets: ``budget.case("...")`` names an input case, ``budget.check("cycles", value, limit)`` checks."""
     return X.Budget()
 
 
@@ -94,12 +99,17 @@ def pytest_runtest_setup(item):
     _emit(item.config, event="start", nodeid=item.nodeid)
 
 
+_PENDING = pytest.StashKey[list]()
+_FAILED = ("wrong answer", "over budget", "raised", "error")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
     if report.passed and call.when != "call":
         return report
     event = {"event": "result", "nodeid": item.nodeid, "when": call.when, "exercises": _exercise_ids(item)}
+    budget = getattr(item, "funcargs", {}).get("budget")
     if report.passed:
         event["kind"], event["message"] = "passed", ""
     elif report.skipped:
@@ -107,11 +117,31 @@ def pytest_runtest_makereport(item, call):
     else:
         target = item.funcargs.get("target") if hasattr(item, "funcargs") else None
         kind, message = classify(call.excinfo, call.when, target)
+        if budget is not None and budget.current and kind in _FAILED and not message.startswith("for "):
+            message = f"for {budget.current}: {message}"
         event["kind"], event["message"] = kind, message[:MESSAGE_LIMIT]
-    budget = getattr(item, "funcargs", {}).get("budget")
-    event["costs"] = [c.to_dict() for c in budget.rows] if budget is not None else []
-    _emit(item.config, **event)
+    rows = budget.rows if budget is not None and event["kind"] in ("passed", "skipped") else \
+        budget.case_rows() if budget is not None else []
+    event["costs"] = [c.to_dict() for c in rows]
+    if item.config.getoption("grade_report", None):
+        item.config.stash.setdefault(_PENDING, []).append(event)
     return report
+
+
+def _reported(events: list) -> list:
+    """The result events as written: when a test failed, only the failure reported keeps its costs.
+
+    The grader reports the first error, else the first failure that is not a
+    stub's "not started" (``ipukit.course.grade.summarise``); other tests' costs
+    would show cases the message does not name, or "ok" beside a crash.
+    """
+    failed = [e for e in events if e["kind"] not in ("passed", "skipped")]
+    if not failed:
+        return events
+    errors = [e for e in failed if e["kind"] == "error"]
+    real = [e for e in failed if e["kind"] != "not started"]
+    shown = (errors or real or failed)[0]
+    return [e if e is shown else {**e, "costs": []} for e in events]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -124,6 +154,8 @@ def pytest_make_collect_report(collector):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    for event in _reported(session.config.stash.get(_PENDING, [])):
+        _emit(session.config, **event)
     _emit(session.config, event="finish", exitstatus=int(exitstatus), collected=session.testscollected)
 
 
