@@ -103,3 +103,10 @@ def test_split_matmul_matches_numpy_for_random_mappings(seed, m, k, n, splits):
     run_all(engines)
     assert_same(engines)
     np.testing.assert_allclose(engines[1].read(c), A.astype(np.float64) @ B, rtol=1e-4, atol=1e-4)
+
+
+def test_both_backends_are_executors():
+    from ipukit.run.executor import Executor
+    g, _, _, prog = counter_loop(SPEC, limit=2)
+    for engine in engine_pair(g, prog):
+        assert isinstance(engine._executor, Executor), engine.backend
