@@ -157,7 +157,8 @@ def test_fit_counts_bytes_by_hand():
     P = 4000
     inf = M.fit(toy, precision="fp32", micro_batch=2, reserve=0)
     assert inf.memory.to_dict() == dict(weights=4 * P, gradients=0, master=0, optimizer=0,
-                                        activations=4 * 2 * 500, total=4 * P + 4000)
+                                        activations=4 * 2 * 500, partials=0, streamed=0,
+                                        total=4 * P + 4000)
     adam = M.fit(toy, training=True, precision="fp32", optimizer="adam", micro_batch=2).memory
     assert (adam.weights, adam.gradients, adam.optimizer, adam.master) == (4 * P, 4 * P, 8 * P, 0)
     assert adam.activations == 4 * 2 * (300 + 100 + 500)    # stored + the largest working set

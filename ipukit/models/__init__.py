@@ -14,12 +14,21 @@ from .compare import Comparison, compare
 from .fit import FitReport, fit, segment_memory
 from .gpt2 import gpt2, gpt2_small, gpt2_xl
 from .layers import Layer
-from .lstm import lstm_lm, lstm_large, lstm_medium
+from .lstm import lstm_large, lstm_lm, lstm_medium
 from .model import Model
 from .pipeline import PipelinePlan, Stage, bubble, pipeline
 from .resnet import resnet, resnet50, resnext50_32x4d
-from .setup import (OPTIMIZERS, PRECISIONS, RESERVED_FRACTION, MemoryBreakdown, Precision,
-                    Setup)
+from .setup import (
+    ALWAYS_LIVE_FRACTION,
+    DEFAULT_MATMUL_PROPORTION,
+    GRAPHCORE_BERT_LARGE,
+    OPTIMIZERS,
+    PRECISIONS,
+    RESERVED_FRACTION,
+    MemoryBreakdown,
+    Precision,
+    Setup,
+)
 
 # The models the course compares, by name (each builds its published configuration).
 CATALOGUE = {
@@ -39,6 +48,7 @@ def catalogue() -> list:
 
 
 __all__ = [
+    "ALWAYS_LIVE_FRACTION", "DEFAULT_MATMUL_PROPORTION", "GRAPHCORE_BERT_LARGE",
     "CATALOGUE", "Comparison", "FitReport", "Layer", "MemoryBreakdown", "Model", "OPTIMIZERS",
     "PRECISIONS", "PipelinePlan", "Precision", "RESERVED_FRACTION", "Setup", "Stage", "bert",
     "bert_base", "bert_large", "bubble", "catalogue", "compare", "fit", "gpt2", "gpt2_small",

@@ -11,7 +11,10 @@ bert-base-uncased and 335,141,888 for bert-large-uncased, the figures
 ``BertModel.from_pretrained(...).num_parameters()`` reports. The paper's 110M / 340M are
 rounded. ``pretraining_heads=True`` adds the masked-LM head (transform, LayerNorm, output
 bias; its decoder reuses the word embeddings) and the next-sentence head, as
-``BertForPreTraining``.
+``BertForPreTraining``. ``predictions`` is how many positions of each sequence the masked-LM
+head predicts: every position by default; BERT pre-training masks 15 % of the tokens and
+predicts at most 20 per 128-token sequence (``max_predictions_per_seq=20``, the
+google-research/bert README), and Graphcore's IPU implementation runs the head on those only.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from .model import Model
 
 
 def bert(layers=12, hidden=768, heads=12, seq=128, vocab=30522, intermediate=None,
-         positions=512, token_types=2, pooler=True, pretraining_heads=False, name=None):
+         positions=512, token_types=2, pooler=True, pretraining_heads=False, name=None,
+         predictions=None):
     """A BERT encoder over ``seq`` tokens per sample; ``intermediate`` defaults to 4 x hidden.
 
     ``pretraining_heads=True`` keeps the pooler whatever ``pooler`` says (the next-sentence
@@ -35,6 +39,10 @@ def bert(layers=12, hidden=768, heads=12, seq=128, vocab=30522, intermediate=Non
     if seq > positions:
         raise ValueError(f"bert: seq={seq} tokens but only {positions} position embeddings; "
                          f"use seq <= {positions} or raise positions")
+    p_tokens = seq if predictions is None else predictions
+    if not isinstance(p_tokens, int) or not 1 <= p_tokens <= seq:
+        raise ValueError(f"bert: predictions is the masked positions the head predicts per "
+                         f"sequence, an int in [1, seq={seq}]; got {predictions!r}")
     ffn = 4 * hidden if intermediate is None else intermediate
     if not isinstance(ffn, int) or ffn < 1:
         raise ValueError(f"bert: intermediate must be a positive int, got {intermediate!r}")
@@ -58,11 +66,12 @@ def bert(layers=12, hidden=768, heads=12, seq=128, vocab=30522, intermediate=Non
         dense = L.linear("pooler", h, h, 1, input_elements=x)
         out.append(replace(dense, flops=dense.flops + L.TANH_FLOPS * h, stored=2 * h))
     if pretraining_heads:
-        out += [L.linear("mlm.transform", h, h, s, carried=h),
-                L.activation("mlm.gelu", "gelu", x, L.GELU_FLOPS, carried=h),
-                L.layernorm("mlm.layernorm", h, s, carried=h),
-                L.tied_linear("mlm.decoder", h, vocab, s, "embeddings", carried=h),
-                L.softmax_loss("mlm.loss", vocab, s, carried=h),
+        m = p_tokens
+        out += [L.linear("mlm.transform", h, h, m, carried=h, input_elements=m * h),
+                L.activation("mlm.gelu", "gelu", m * h, L.GELU_FLOPS, carried=h),
+                L.layernorm("mlm.layernorm", h, m, carried=h),
+                L.tied_linear("mlm.decoder", h, vocab, m, "embeddings", carried=h),
+                L.softmax_loss("mlm.loss", vocab, m, carried=h),
                 L.linear("nsp", h, 2, 1, input_elements=h)]
     model_name = name or f"BERT (L={layers}, H={hidden}, A={heads})"
     return Model(model_name, out, sample=f"one {seq}-token sequence",

@@ -27,8 +27,17 @@ from ..core.spec import GC200
 from . import _format as fmt
 from .costs import SegmentCosts
 from .model import Model
-from .setup import (RESERVED_FRACTION, MemoryBreakdown, Setup, check_ipu, check_model,
-                    check_reserve, make_setup)
+from .setup import (
+    ALWAYS_LIVE_FRACTION,
+    RESERVED_FRACTION,
+    MemoryBreakdown,
+    Setup,
+    check_ipu,
+    check_model,
+    check_reserve,
+    make_setup,
+    stage_reserve,
+)
 
 
 def segment_memory(model: Model, start: int, end: int, setup: Setup, in_flight: int = 1
@@ -77,8 +86,14 @@ class FitReport:
             if nbytes:
                 lines.append(f"  {MemoryBreakdown.LABELS[kind]:<22}{fmt.mib(nbytes):>16}")
         lines.append(f"  {'total':<22}{fmt.mib(self.memory.total):>16}")
+        if self.memory.streamed:
+            lines.append(f"  (+ {fmt.mib(self.memory.streamed)} of optimiser state and master "
+                         f"weights in Streaming Memory, off chip)")
+        what = ("code, exchange and stacks" if self.setup.matmul_proportion is None else
+                f"code, exchange and stacks plus matmul temporaries "
+                f"({self.setup.matmul_share(0):g})")
         lines.append(f"  {self.ipu} SRAM {fmt.mib(self.sram_bytes)}; with {self.reserve:.0%} "
-                     f"reserved for code, exchange and stacks, {fmt.mib(self.usable_bytes)} "
+                     f"reserved for {what}, {fmt.mib(self.usable_bytes)} "
                      f"is usable")
         if self.fits:
             lines.append(f"  fits, with {fmt.mib(self.headroom_bytes)} to spare "
@@ -97,10 +112,13 @@ class FitReport:
 
 
 def fit(model: Model, ipu=None, *, reserve: float = RESERVED_FRACTION, setup: Setup | None = None,
-        **options) -> FitReport:
+        always_live: float = ALWAYS_LIVE_FRACTION, **options) -> FitReport:
     """Does ``model`` fit on one ``ipu`` (default GC200)? Options as :class:`Setup`:
     ``training``, ``precision`` ("fp32", "fp16", "mixed"), ``optimizer`` ("sgd",
-    "momentum", "adam"), ``micro_batch``.
+    "momentum", "adam"), ``micro_batch`` and the training levers (``recompute``,
+    ``offload_optimizer``, ``replicas``, ``sharded``, ``half_momentum``, ``half_partials``,
+    ``matmul_proportion``). With ``matmul_proportion`` the reserve is ``always_live`` + that
+    share, not ``reserve``.
 
     For example ``fit(bert_large(), ipukit.GC2, training=True, precision="fp32")``.
     """
@@ -108,5 +126,6 @@ def fit(model: Model, ipu=None, *, reserve: float = RESERVED_FRACTION, setup: Se
     chip = check_ipu(GC200 if ipu is None else ipu)
     setup = make_setup(setup, **options)
     memory = segment_memory(model, 0, len(model.layers), setup)
+    reserve = stage_reserve(setup, check_reserve(reserve), 0, always_live)
     return FitReport(model.name, chip.name, setup, memory, chip.total_sram_bytes,
-                     check_reserve(reserve), model.params)
+                     reserve, model.params)

@@ -25,10 +25,19 @@ import numpy as np
 
 from ..core.spec import GC200
 from . import _format as fmt
-from .costs import SegmentCosts
+from .costs import SegmentCosts, block_key
 from .model import Model
-from .setup import (RESERVED_FRACTION, MemoryBreakdown, Setup, check_ipu, check_model,
-                    check_reserve, make_setup)
+from .setup import (
+    ALWAYS_LIVE_FRACTION,
+    RESERVED_FRACTION,
+    MemoryBreakdown,
+    Setup,
+    check_ipu,
+    check_model,
+    check_reserve,
+    make_setup,
+    stage_reserve,
+)
 
 MAX_IPUS = 256        # the search gives up beyond this many stages
 
@@ -57,6 +66,8 @@ class Stage:
     link_seconds: float        # per micro-batch, sending over IPU-Links
     forward_bytes: int         # per micro-batch: activations sent to the next stage
     backward_bytes: int        # per micro-batch: gradients sent back to the previous stage
+    blocks: int = 0            # repeated blocks (encoder layers) that start in this stage
+    usable_bytes: int = 0      # SRAM this IPU has for the model (after its reserve)
 
     @property
     def seconds(self) -> float:
@@ -105,7 +116,16 @@ class PipelinePlan:
         return len(self.stages)
 
     @property
+    def layers_per_ipu(self) -> list:
+        """Repeated blocks (encoder layers) per IPU, as Graphcore's ``layers_per_ipu``: a
+        block is counted on the IPU where it starts; the embedding is not a block."""
+        return [s.blocks for s in self.stages]
+
+    @property
     def usable_bytes(self) -> int:
+        """SRAM per IPU for the model (the smallest over the stages when they differ)."""
+        if self.stages and self.stages[0].usable_bytes:
+            return min(s.usable_bytes for s in self.stages)
         return int(self.sram_bytes * (1 - self.reserve))
 
     @property
@@ -144,15 +164,27 @@ class PipelinePlan:
                  else "1 IPU: the whole model fits, no pipeline needed")
         spans = [f"{s.first} .. {s.last}" if s.layers > 1 else s.first for s in self.stages]
         width = max(8, max(map(len, spans))) + 2
+        usable = sorted({s.usable_bytes for s in self.stages})
+        if len(usable) > 1:
+            room = "usable SRAM " + ", ".join(f"{fmt.mib(s.usable_bytes)} on IPU {s.index}"
+                                              for s in self.stages)
+        else:
+            room = (f"usable SRAM per IPU {fmt.mib(self.usable_bytes)} "
+                    f"({self.reserve:.0%} reserved)")
         lines = [head,
-                 f"  {count}; usable SRAM per IPU {fmt.mib(self.usable_bytes)} "
-                 f"({self.reserve:.0%} reserved)",
+                 f"  {count}; {room}",
                  f"  {'IPU':>4}  {'layers':<{width}}{'memory':>13}{'use':>6}{'FLOP/sample':>13}"
                  f"{'time/mb':>10}"]
         for s, span in zip(self.stages, spans):
             lines.append(f"  {s.index:>4}  {span:<{width}}{fmt.mib(s.memory.total):>13}"
-                         f"{s.memory.total / self.usable_bytes:>6.0%}"
+                         f"{s.memory.total / (s.usable_bytes or self.usable_bytes):>6.0%}"
                          f"{fmt.count(s.flops, 'FLOP'):>13}{fmt.seconds(s.seconds):>10}")
+        if any(self.layers_per_ipu):
+            lines.append(f"  layers per IPU (repeated blocks): {self.layers_per_ipu}")
+        streamed = sum(s.memory.streamed for s in self.stages)
+        if streamed:
+            lines.append(f"  in Streaming Memory (per replica): {fmt.mib(streamed)} of optimiser "
+                         f"state and master weights")
         lines += [f"  {self.micro_batches} micro-batches of {self.setup.micro_batch}: bubble "
                   f"{self.bubble:.1%}, stage balance {self.balance:.0%}",
                   f"  estimated throughput {self.throughput:,.1f} samples/s at "
@@ -165,7 +197,8 @@ class PipelinePlan:
                 "micro_batches": self.micro_batches, "sram_bytes": self.sram_bytes,
                 "reserve": self.reserve, "usable_bytes": self.usable_bytes,
                 "efficiency": self.efficiency, "feasible": self.feasible, "reason": self.reason,
-                "ipus": self.ipus, "bubble": self.bubble, "step_seconds": self.step_seconds,
+                "ipus": self.ipus, "layers_per_ipu": self.layers_per_ipu, "bubble": self.bubble,
+                "step_seconds": self.step_seconds,
                 "throughput": self.throughput, "balance": self.balance,
                 "stages": [s.to_dict() for s in self.stages]}
 
@@ -178,18 +211,35 @@ def _check_count(name, value, low=1):
 
 def pipeline(model: Model, ipu=None, *, ipus: int | None = None, micro_batches: int = 16,
              reserve: float = RESERVED_FRACTION, efficiency: float = 1.0,
-             max_ipus: int = MAX_IPUS, setup: Setup | None = None, **options) -> PipelinePlan:
+             max_ipus: int = MAX_IPUS, setup: Setup | None = None,
+             always_live: float = ALWAYS_LIVE_FRACTION, cut: str | None = None,
+             head: str = "last", **options) -> PipelinePlan:
     """Split ``model`` into stages over IPUs of type ``ipu`` (default GC200).
 
     With ``ipus=None`` it uses the fewest IPUs on which every stage fits; give ``ipus`` to
     spread it over more (faster) or check a given count. Options as :class:`Setup`
-    (``training``, ``precision``, ``optimizer``, ``micro_batch``, ``recompute``).
+    (``training``, ``precision``, ``optimizer``, ``micro_batch``, ``recompute``) and the
+    training levers (``offload_optimizer``, ``replicas``, ``sharded``, ``half_momentum``,
+    ``half_partials``, ``matmul_proportion``; see :mod:`ipukit.models.setup`). With a
+    ``matmul_proportion`` each IPU keeps ``always_live`` + its matmul share back, not
+    ``reserve``; a list gives one share per IPU and at most that many IPUs.
+    ``cut="layer"`` may cut between any two layers; ``cut="block"`` only between repeated
+    blocks (whole encoder layers, as Graphcore's ``layers_per_ipu``). The default is
+    ``"block"`` with ``recompute="layer"`` (stages end at the checkpoints) and ``"layer"``
+    otherwise. ``head="first"`` runs the layers after the last repeated block (pooler,
+    masked-LM head) on IPU 0 beside the embedding their decoder is tied to, as Graphcore's
+    BERT does, instead of on the last IPU (the final hidden states travel back to IPU 0; that
+    transfer is not counted).
     A plan that cannot fit comes back with ``feasible=False`` and the ``reason``.
     """
     model = check_model(model)
     chip = check_ipu(GC200 if ipu is None else ipu)
     setup = make_setup(setup, **options)
     reserve = check_reserve(reserve)
+    if head not in ("last", "first"):
+        raise ValueError(f"pipeline: head must be 'last' or 'first', got {head!r}")
+    if head == "first":
+        model = _head_first(model)
     micro_batches = _check_count("micro_batches", micro_batches)
     max_ipus = _check_count("max_ipus", max_ipus)
     if ipus is not None:
@@ -202,28 +252,71 @@ def pipeline(model: Model, ipu=None, *, ipus: int | None = None, micro_batches: 
         raise ValueError(f"pipeline: efficiency is the fraction of the AMP peak reached, in "
                          f"(0, 1]; got {efficiency!r}")
 
-    costs = SegmentCosts(model, setup)
-    usable = int(chip.total_sram_bytes * (1 - reserve))
-    plan = dict(model=model.name, ipu=chip.name, setup=setup, micro_batches=micro_batches,
-                sram_bytes=chip.total_sram_bytes, reserve=reserve, efficiency=float(efficiency))
+    if cut is None:
+        cut = "block" if setup.recompute == "layer" else "layer"
+    if cut not in ("layer", "block"):
+        raise ValueError(f"pipeline: cut must be 'layer' or 'block', got {cut!r}")
+    per_ipu = isinstance(setup.matmul_proportion, tuple)
+    if per_ipu and ipus is not None and ipus != len(setup.matmul_proportion):
+        raise ValueError(f"pipeline: ipus={ipus} but matmul_proportion gives "
+                         f"{len(setup.matmul_proportion)} shares (one per IPU); give as many "
+                         f"shares as IPUs, or one number for all")
 
-    too_big = _oversized_layer(costs, usable)
+    def usable_on(stage):
+        return int(chip.total_sram_bytes * (1 - stage_reserve(setup, reserve, stage, always_live)))
+
+    costs = SegmentCosts(model, setup)
+    usable = usable_on(0)
+    plan = dict(model=model.name, ipu=chip.name, setup=setup, micro_batches=micro_batches,
+                sram_bytes=chip.total_sram_bytes, reserve=stage_reserve(setup, reserve, 0, always_live),
+                efficiency=float(efficiency))
+
+    top = max(usable_on(i) for i in range(len(setup.matmul_proportion) if per_ipu else 1))
+    too_big = _oversized_layer(costs, top)
     if too_big is not None:
         return PipelinePlan(**plan, stages=(), feasible=False, reason=too_big)
     peak = chip.peak_flops(setup.formats.compute_dtype) * efficiency
     valid, parts, flops = costs.matrices()
+    if cut == "block":          # stages start and end only where a block starts
+        edge = np.append(costs.block_start, True)
+        valid = valid & edge[:-1, None] & edge[None, :]
     times = _stage_seconds(costs, flops, chip, peak)
-    found = _search(costs, valid, parts, times, usable, ipus or max_ipus, exact=ipus is not None)
+    if per_ipu:
+        counts = [ipus] if ipus is not None else range(1, len(setup.matmul_proportion) + 1)
+        found = None
+        for count in counts:
+            found = _search(costs, valid, parts, times,
+                            lambda r, count=count: usable_on(count - r), count, exact=True)
+            if found is not None:
+                break
+    else:
+        found = _search(costs, valid, parts, times, lambda r: usable, ipus or max_ipus,
+                        exact=ipus is not None)
     if found is None:
         if ipus is not None:
             reason = (f"the layers cannot be cut into {ipus} stages that each fit "
                       f"{fmt.mib(usable)}; use more IPUs, or ipus=None for the fewest that work")
         else:
-            reason = (f"no split into at most {max_ipus} stages fits {fmt.mib(usable)} per IPU "
+            most = len(setup.matmul_proportion) if per_ipu else max_ipus
+            reason = (f"no split into at most {most} stages fits {fmt.mib(usable)} per IPU "
                       f"(the first stages hold the most micro-batches); try recompute=True, a "
                       f"smaller micro_batch, or a larger max_ipus")
         return PipelinePlan(**plan, stages=(), feasible=False, reason=reason)
-    return PipelinePlan(**plan, stages=_stages(costs, found, chip, peak), feasible=True)
+    return PipelinePlan(**plan, stages=_stages(costs, found, chip, peak, usable_on), feasible=True)
+
+
+def _head_first(model):
+    """The model with the layers after its last repeated block moved to just before its first."""
+    keys = [block_key(x.name) for x in model.layers]
+    numbered = [i for i, k in enumerate(keys) if k is not None]
+    if not numbered:
+        raise ValueError(f"pipeline: head='first' needs repeated blocks (layers named like "
+                         f"'encoder.3.…'); {model.name!r} has none")
+    first, last = numbered[0], numbered[-1] + 1
+    if last == len(model.layers):
+        return model
+    layers = model.layers
+    return replace(model, layers=layers[:first] + layers[last:] + layers[first:last])
 
 
 def _oversized_layer(costs, usable):
@@ -258,6 +351,7 @@ def _stage_seconds(costs, flops, chip, peak):
 def _search(costs, valid, parts, times, usable, limit, exact):
     """Dynamic programme from the last stage back: best[r][j] = the slowest stage time of the
     best split of layers [j, n) into r stages, the first of which holds r micro-batches.
+    ``usable(r)`` is the SRAM of the stage with r stages left (itself included).
     Returns the chosen cut points for the fewest (or exactly ``limit``) stages, or None."""
     n = costs.n
     best = np.full(n + 1, np.inf)
@@ -265,7 +359,7 @@ def _search(costs, valid, parts, times, usable, limit, exact):
     choices = []
     rows = np.arange(n)
     for r in range(1, limit + 1):
-        fits = valid & (costs.memory_matrix(parts, in_flight=r) <= usable)
+        fits = valid & (costs.memory_matrix(parts, in_flight=r) <= usable(r))
         candidate = np.where(fits, np.maximum(times, best[None, :]), np.inf)
         cut = np.argmin(candidate, axis=1)
         best = np.full(n + 1, np.inf)
@@ -287,7 +381,7 @@ def _cuts(choices, n):
     return bounds
 
 
-def _stages(costs, bounds, chip, peak):
+def _stages(costs, bounds, chip, peak, usable_on):
     s = costs.setup
     count = len(bounds) - 1
     out = []
@@ -301,5 +395,5 @@ def _stages(costs, bounds, chip, peak):
                          costs.breakdown(start, end, in_flight=count - i), flops,
                          s.micro_batch * s.passes * flops / peak,
                          (forward + backward) / chip.ipu_link_bytes_per_second,
-                         forward, backward))
+                         forward, backward, costs.layer_blocks(start, end), usable_on(i)))
     return tuple(out)

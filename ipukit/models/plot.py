@@ -18,6 +18,7 @@ MEMORY_COLORS = {
     "master": palette.OKABE_ITO["reddish purple"],
     "optimizer": palette.OKABE_ITO["sky blue"],
     "activations": palette.OKABE_ITO["bluish green"],
+    "partials": palette.OKABE_ITO["yellow"],
 }
 CAPACITY_STYLES = ("--", "-", ":", "-.")        # one line style per IPU type
 MIB = fmt.MIB
