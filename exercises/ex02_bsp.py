@@ -53,10 +53,15 @@ def sum_without_locks(graph, x, total):
     ``out``, ``out`` has one element).
 
     Budget: at most 2 supersteps, and a run no more than 10 % slower than this
-    plan: ``x`` spread evenly over all tiles, each tile's block summed by one
-    vertex per worker (``graph.spec.workers_per_tile`` of them) into partial
-    sums kept on that tile, then one vertex on tile 0 adding all the partial
-    sums.  A skewed mapping or one partial sum per tile costs more.
+    plan, in every case tested (from 7 floats on 1 tile to 50 floats on 16
+    tiles and 30,000 on 32): ``x`` spread evenly over all tiles
+    (``map_linearly``), each tile's block cut into ``min(workers, block size)``
+    pieces of nearly equal size (``workers = graph.spec.workers_per_tile``),
+    each piece summed by its own vertex into a partial sum kept on that tile,
+    then one vertex on tile 0 adding all the partial sums.  A block smaller
+    than ``workers`` gets one piece per element: an empty piece is still a
+    vertex that costs its start-up cycles.  A skewed mapping or one partial sum
+    per tile costs more.
 
     About 15 lines.  Useful: ``graph.map_linearly(x)``, ``graph.tile_mapping(x)``,
     ``np.linspace(lo, hi, parts + 1).astype(int)`` to cut a block,

@@ -33,8 +33,10 @@ def sum_without_locks(graph, x, total):
     """Exercise 02.2: sum a tensor fast, without two writers of one element.
 
     Superstep 1: ``x`` spread evenly, each tile's block cut into one piece per
-    worker, each piece summed into its own element of ``partials`` (kept on
-    the tile).  Superstep 2: one vertex on ``total``'s tile adds the partials.
+    worker (one per element when the block is smaller: an empty piece would
+    still be a vertex costing cycles), each piece summed into its own element
+    of ``partials`` (kept on the tile).  Superstep 2: one vertex on ``total``'s
+    tile adds the partials.
     """
     graph.map_linearly(x)
     workers = graph.spec.workers_per_tile

@@ -122,6 +122,8 @@ def _plan_cycles(n, spec):
 
 
 def _check_sum(ex02, budget, n, tiles, workers=6, seed=0):
+    budget.case(f"{n:,} floats on {tiles} tile{'s' * (tiles != 1)}"
+                + (f" of {workers} workers" if workers != 6 else ""))
     spec = _spec(tiles, workers)
     g = ipukit.Graph(spec)
     x, total = g.add_variable(n, name="x"), g.add_variable(1, name="total")
@@ -136,11 +138,10 @@ def _check_sum(ex02, budget, n, tiles, workers=6, seed=0):
     p = eng.run()
     exact, got = float(values.astype(np.float64).sum()), float(eng.read(total)[0])
     tolerance = 1e-5 * float(np.abs(values).sum()) + 1e-6      # float32 sums in any order
-    assert abs(got - exact) <= tolerance, \
-        f"expected total = sum(x) = {exact:.6g} (n = {n} on {tiles} tiles), got {got:.6g}"
+    assert abs(got - exact) <= tolerance, f"expected total = sum(x) = {exact:.6g}, got {got:.6g}"
     assert np.array_equal(eng.read(x), values), "expected x to be left as it was, but it changed"
     budget.check("supersteps", p.num_supersteps, 2)
-    budget.check("cycles", p.total_cycles, int(1.1 * _plan_cycles(n, spec)))
+    budget.check("cycles", p.total_cycles, int(1.1 * _plan_cycles(n, spec)), "cycles")
 
 
 @pytest.mark.ex02_2
