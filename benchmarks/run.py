@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("IPUKIT_QUIET", "1")
 
 import ipukit  # noqa: E402
-from common import best_of, blocked_matmul_graph, small_vertices_graph  # noqa: E402
+from common import best_of, blocked_matmul_graph, learner_add, small_vertices_graph  # noqa: E402
 
 RESULTS = {}
 
@@ -175,9 +174,117 @@ def cuda_simulator(quick):
     eng.run()
     assert (eng.read(c) == 3).all()
     ours = best_of(eng.run, 20)
+    g, (a, b, c), prog = small_vertices_graph(ipukit.GC2, vertices_per_tile=1, n=64, repeats=1,
+                                              codelet=learner_add)
+    eng = ipukit.Engine(g, prog)
+    eng.write(a, np.ones(a.size, np.float32))
+    eng.write(b, np.full(b.size, 2, np.float32))
+    eng.run()
+    assert (eng.read(c) == 3).all()
+    learner = best_of(eng.run, 20)
     report("vector add of 1216 x 64 floats: ipukit vs numba's CUDA simulator",
            **{"CUDA simulator (1216 blocks x 64 threads), s": sim, "ipukit (1216 tiles x 1 vertex), s": ours,
-              "ipukit speed-up": sim / ours})
+              "ipukit speed-up": sim / ours, "ipukit, the add as a learner's codelet, s": learner,
+              "ipukit speed-up, learner's codelet": sim / learner})
+
+
+def _small_rate(codelet=None, reps=300, runs=3):
+    """Vertex executions per second of the small-vertex run (6 x 64-float adds per GC2 tile)."""
+    spec = ipukit.GC2
+    g, (a, b, c), prog = small_vertices_graph(spec, repeats=reps, codelet=codelet)
+    eng = ipukit.Engine(g, prog)
+    rng = np.random.default_rng(0)
+    A, B = (rng.standard_normal(a.size).astype(np.float32) for _ in range(2))
+    eng.write(a, A)
+    eng.write(b, B)
+    eng.run()
+    assert np.array_equal(eng.read(c), A + B)
+    return spec.tiles * 6 * reps / best_of(eng.run, runs)
+
+
+def learner_codelets(quick):
+    """The small-vertex run with the add written as a learner's codelet (a loop, bounds-checked,
+    loops counted, inputs guarded) beside the built-in add, measured alternately in one run."""
+    from ipukit.run import numba_executor as fast
+    rates = {"built-in": [], "learner": [], "learner, one vertex after another": []}
+    for _ in range(1 if quick else 3):
+        rates["built-in"].append(_small_rate())
+        rates["learner"].append(_small_rate(learner_add))
+        fast.MODE = "sequential"
+        try:
+            rates["learner, one vertex after another"].append(_small_rate(learner_add))
+        finally:
+            fast.MODE = "auto"
+    best = {k: max(v) for k, v in rates.items()}
+    report("learner codelets: small-vertex run, the add as a learner's codelet vs the built-in",
+           **{f"{k}: vertex executions / s": v for k, v in best.items()},
+           **{"learner / built-in rate": best["learner"] / best["built-in"],
+              "learner (sequential driver) / built-in rate": best["learner, one vertex after another"]
+              / best["built-in"]})
+
+
+def contention(quick):
+    """The small-vertex run idle, then with one and two CPU-bound processes per usable CPU beside it,
+    then idle again (the machine may be shared: every ratio is against the idle runs of this run)."""
+    from ipukit.run import numba_executor as fast
+    cpus = fast.usable_cpus()
+    figures = {"usable CPUs (affinity, cgroup quota)": cpus, "threads": fast.thread_count()}
+    idle = [_small_rate()]
+    for per_cpu in (1, 2):
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(per_cpu * cpus)]
+        try:
+            time.sleep(0.5)
+            loaded = _small_rate()
+        finally:
+            for h in hogs:
+                h.kill()
+                h.wait()
+        figures[f"{per_cpu} CPU-bound process(es) per CPU: vertex executions / s"] = loaded
+        idle.append(_small_rate())
+        figures[f"{per_cpu} per CPU: loaded / idle"] = loaded / max(idle[-2:])
+    figures["idle: vertex executions / s (best of the idle runs)"] = max(idle)
+    figures["fair share with two per CPU (1 of 3 runnable processes)"] = 1 / 3
+    report("contention: the small-vertex run with CPU-bound processes beside it", **figures)
+
+
+def threshold(quick):
+    """Where a parallel launch starts to pay: one Execute of add-vertices of 64 floats, parallel vs
+    one thread, by the group's bytes (PARALLEL_GROUP_BYTES is set from this)."""
+    from ipukit.run import numba_executor as fast
+    figures = {}
+    for vertices in (16, 64, 256, 1024, 4096):
+        per_tile = -(-vertices // ipukit.GC2.tiles)
+        spec = ipukit.GC2.replace(tiles=vertices // per_tile)
+        g, (a, b, c), prog = small_vertices_graph(spec, vertices_per_tile=per_tile, repeats=200)
+        eng = ipukit.Engine(g, prog)
+        times = {}
+        for mode in ("sequential", "parallel", "sequential", "parallel"):
+            fast.MODE = mode
+            try:
+                eng.run()
+                t = best_of(eng.run, 3)
+            finally:
+                fast.MODE = "auto"
+            times[mode] = min(times.get(mode, t), t)
+        nbytes = 3 * 4 * a.size          # a, b and out, float32
+        figures[f"{nbytes / 1024:,.0f} KiB group: parallel / sequential time"] = times["parallel"] / times["sequential"]
+    figures["PARALLEL_GROUP_BYTES, KiB"] = fast.PARALLEL_GROUP_BYTES / 1024
+    report("threshold: parallel vs sequential drivers by group size", **figures)
+
+
+def matmul_linear(quick):
+    """ops.matmul from inputs mapped with map_linearly (what a learner does), beside numpy.matmul."""
+    from ipukit import ops
+
+    def build():
+        g = ipukit.Graph(ipukit.GC2)
+        a, b = g.add_variable((1024, 1024), name="A"), g.add_variable((1024, 1024), name="B")
+        g.map_linearly(a)
+        g.map_linearly(b)
+        c, prog = ops.matmul(g, a, b)
+        return g, (a, b, c), prog
+
+    report("matmul 1024^3 float32 on GC2 through ipukit.ops from linearly mapped inputs", **_time_matmul(build))
 
 
 MEMORY = """
@@ -250,8 +357,9 @@ def course(quick):
     report("the course, executed headless (solutions wired in)", **figures)
 
 
-SECTIONS = {"small": small_vertices, "matmul": matmul, "planned": planned_matmul, "compile": compile_time, "import": import_time,
-            "cudasim": cuda_simulator, "memory": memory, "course": course}
+SECTIONS = {"small": small_vertices, "learner": learner_codelets, "contention": contention, "threshold": threshold,
+            "matmul": matmul, "planned": planned_matmul, "linear": matmul_linear, "compile": compile_time,
+            "import": import_time, "cudasim": cuda_simulator, "memory": memory, "course": course}
 
 
 def main():

@@ -51,7 +51,7 @@ def split_stages(costs, memory, stages, cap):
     # best[j]: the slowest stage of the best split of layers j..n-1 into k stages
     best = [math.inf] * n + [0]
     ends = []                                          # ends[k-1][j]: where the first of k stages ends
-    for k in range(1, stages + 1):
+    for _ in range(1, stages + 1):
         new, end_at = [math.inf] * (n + 1), [None] * (n + 1)
         for j in range(n):
             for end in range(j + 1, n + 1):

@@ -2,7 +2,6 @@
 virtual environment, and run the first notebook in it."""
 import os
 import subprocess
-import sys
 import venv
 from pathlib import Path
 

@@ -18,7 +18,7 @@ def test_all_errors_are_ipu_errors():
 
 def test_unmapped_tensor(spec):
     g = ipukit.Graph(spec)
-    x = g.add_variable((4, 4), name="weights")
+    g.add_variable((4, 4), name="weights")
     cs = g.add_compute_set()
     with pytest.raises(MappingError, match=r"'weights' \(4, 4\) is not mapped.*map_linearly"):
         Engine(g, Execute(cs))
@@ -330,7 +330,7 @@ def test_out_of_bounds_index_in_a_codelet_raises(spec, backend):
 def test_codelet_numba_cannot_compile(spec):
     @ipukit.codelet(inputs=("a",), outputs=("out",))
     def uses_a_dict(a, out):
-        d = {"x": object()}
+        d = {"x": object()}  # noqa: F841  (a dict: what numba cannot compile)
         out[0] = a[0]
 
     g = ipukit.Graph(spec)

@@ -96,7 +96,7 @@ def test_an_endless_loop_stops_with_a_named_error(spec, backend, monkeypatch):
 def test_a_practically_endless_range_stops_at_once(spec, backend):
     @ipukit.codelet(inputs={"a": "float32[n]"}, outputs={"out": "float32[n]"})
     def counts_forever(a, out):
-        for i in range(10**15):
+        for _ in range(10**15):
             out[0] += a[0]
 
     eng, _, _ = four_vertices(spec, counts_forever, backend)
@@ -121,8 +121,8 @@ def test_a_huge_range_that_ends_early_is_fine(spec, backend):
 
 @ipukit.codelet(inputs={"a": "float32[n]"}, outputs={"out": "float32[n]"})
 def nested_for(a, out, reps):
-    for i in range(reps):            # counted reps times, then 9 for each rep: 10 * reps in all
-        for j in range(9):
+    for _ in range(reps):            # counted reps times, then 9 for each rep: 10 * reps in all
+        for _ in range(9):
             out[0] += a[0]
 
 

@@ -111,7 +111,7 @@ def test_resnext_flops_match_the_paper():
 
 
 def test_bert_multiply_adds_by_hand():
-    L_, h, a, s = 24, 1024, 16, 128
+    L_, h, s = 24, 1024, 128          # layers, hidden size, sequence (16 heads do not change the count)
     per_layer = s * 12 * h * h + 2 * s * s * h     # QKV, out, 2 FFN; QK^T and PV
     assert M.bert_large().macs == L_ * per_layer + h * h      # + pooler on the [CLS] token
     assert M.bert_large().layer("encoder.0.attention.core").macs == 2 * s * s * h

@@ -83,7 +83,8 @@ intervals = st.lists(st.tuples(st.integers(0, 40), st.integers(0, 6)).map(lambda
 @given(intervals, intervals)
 def test_first_overlap_against_brute_force(a, b):
     b = [iv for k, iv in enumerate(b) if not any(max(iv[0], o[0]) < min(iv[1], o[1]) for o in b[:k])]
-    arr = lambda xs, k: np.array([x[k] for x in xs], np.int64)
+    def arr(xs, k):
+        return np.array([x[k] for x in xs], np.int64)
     got = first_overlap(arr(a, 0), arr(a, 1), arr(b, 0), arr(b, 1))
     pairs = brute_pairs(a, b, False)
     assert (got is None) == (not pairs)
@@ -93,7 +94,8 @@ def test_first_overlap_against_brute_force(a, b):
 
 @given(intervals)
 def test_self_overlap_against_brute_force(a):
-    arr = lambda k: np.array([x[k] for x in a], np.int64)
+    def arr(k):
+        return np.array([x[k] for x in a], np.int64)
     got = self_overlap(arr(0), arr(1))
     pairs = brute_pairs(a, a, True)
     assert (got is None) == (not pairs)

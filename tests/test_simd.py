@@ -87,7 +87,7 @@ def test_merge_path_split_walks_the_path(seed):
     threads = int(rng.integers(1, 100))
     items, ends = merge_path_split(counts, threads)
     path = []
-    for r, c in enumerate(counts):
+    for c in counts:
         path += ["item"] * int(c) + ["end"]
     bounds = [t * len(path) // threads for t in range(threads + 1)]
     for t in range(threads):

@@ -31,7 +31,8 @@ def first_changed(arr: np.ndarray, dtype) -> str | None:
         if dt.kind == "b":
             bad, why = (arr != 0) & (arr != 1), "is neither 0 nor 1"
         elif dt.kind == "f" and arr.dtype.kind == "f":
-            bad, why = np.isfinite(arr) & ~np.isfinite(converted), f"is too large for {dt} (at most {np.finfo(dt).max:g})"
+            bad = np.isfinite(arr) & ~np.isfinite(converted)
+            why = f"is too large for {dt} (at most {np.finfo(dt).max:g})"
         elif dt.kind == "f":
             bad = ~np.isfinite(converted) | (converted.astype(arr.dtype) != arr)
             why = f"cannot be stored exactly in {dt}"

@@ -44,7 +44,7 @@ def conv2d(g, x: Tensor, w: Tensor, stride=1, padding=0, groups: int = 1, name: 
         raise ValueError(f"{name}: stride must be >= 1 and padding >= 0, got stride {stride!r}, "
                          f"padding {padding!r}")
     N, C, H, W = x.shape
-    O, cg, kh, kw = w.shape
+    O, cg, kh, kw = w.shape  # noqa: E741  (O: output channels, as in the convolution literature)
     if not isinstance(groups, (int, np.integer)) or groups < 1 or C % groups or O % groups:
         raise ValueError(f"{name}: groups={groups!r} must divide the {C} input and {O} output channels")
     if cg != C // groups:

@@ -212,7 +212,7 @@ def _draw_tile(ax, x, y0, step, t, workers, peak) -> None:
 def _reads_text(names, width: int = 26) -> str:
     """``reads a[0:32], b`` on at most two lines; a long list is counted instead."""
     lines, line = [], "reads"
-    for i, name in enumerate(names):
+    for name in names:
         piece = (" " if line == "reads" else ", ") + name
         if len(line) + len(piece) <= width:
             line += piece

@@ -102,7 +102,7 @@ def serve(tmp: Path, course: Path, extra_args=(), extra_env=None):
                 break
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n" + log_path.read_text())
+                    raise RuntimeError("JupyterLab did not start:\n" + log_path.read_text()) from None
                 time.sleep(0.5)
         yield {"url": url, "token": token, "log": log_path, "root": course}
     finally:

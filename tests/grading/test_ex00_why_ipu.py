@@ -118,8 +118,9 @@ def test_roofline_same_kernel_different_verdicts(ex00):
     """A 64^3 float32 matmul waits for HBM on a V100 but for its arithmetic on a GC2."""
     _, on_gpu = ex00.roofline(*V100, 64 / 6)
     _, on_ipu = ex00.roofline(*GC2, 64 / 6)
-    assert (on_gpu, on_ipu) == ("memory", "compute"), \
-        f"a 64^3 float32 matmul: expected memory-bound on the V100, compute-bound on the GC2; got {on_gpu!r}, {on_ipu!r}"
+    assert (on_gpu, on_ipu) == ("memory", "compute"), (
+        f"a 64^3 float32 matmul: expected memory-bound on the V100, compute-bound on the GC2; "
+        f"got {on_gpu!r}, {on_ipu!r}")
 
 
 @pytest.mark.ex00_2
