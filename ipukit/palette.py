@@ -12,6 +12,7 @@ PHASE_COLORS = {
     "exchange": OKABE_ITO["orange"],
     "sync": "#BBBBBB",
     "host": OKABE_ITO["reddish purple"],
+    "remote": OKABE_ITO["bluish green"],      # Streaming Memory (remote buffers)
     "idle": "#F2F2F2",
 }
 

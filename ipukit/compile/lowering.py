@@ -16,7 +16,7 @@ from .compute_set import ComputePlan, local_bytes, plan_compute_set
 from ..core.errors import (CopyOverlapError, HostTransferError, MappingError, ProgramError,
                      TileMemoryError, WriteConflictError)
 from .exchange import Plan, merge_runs
-from ..core.graph import ComputeSet, HostStream
+from ..core.graph import ComputeSet, HostStream, RemoteBuffer
 from ..core.host_values import advice, first_changed, host_values
 from .sram import CATEGORIES, DataRuns, MemoryReport, align_up, allocate_data
 from ..core.intervals import first_overlap, id_runs, locate, self_overlap, sorted_unique
@@ -26,12 +26,12 @@ from ..core.tensor import Tensor
 @dataclass(eq=False)
 class Step:
     """One executable step of a program; its phases are its (static) cost."""
-    kind: str                   # "execute", "copy", "host" or "control"
+    kind: str                   # "execute", "copy", "host", "remote" or "control"
     name: str
     phases: list
     compute: ComputePlan | None = None
     plan: Plan | None = None                # Copy between tensors
-    stream: HostStream | None = None        # host stream copies
+    stream: HostStream | RemoteBuffer | None = None   # host stream / remote buffer copies
     tensor: Tensor | None = None            # the tensor side of a stream copy / predicate
     where: Placement | None = None          # where `tensor` sits in SRAM
 
@@ -257,6 +257,8 @@ class Lowering:
             arrow = f"'{stream.name}' -> '{t.name}'" if to_device else f"'{t.name}' -> '{stream.name}'"
             return self._step(Step("host", f"Copy stream {arrow}", [cost.sync_phase(spec, phase.ipus), phase],
                                    stream=stream, tensor=t, where=where))
+        if isinstance(src, RemoteBuffer) or isinstance(dst, RemoteBuffer):
+            return self._remote_copy(src, dst)
         self._check_tensor(src, "Copy")
         self._check_tensor(dst, "Copy")
         if src.shape != dst.shape or src.dtype != dst.dtype:
@@ -273,6 +275,28 @@ class Lowering:
             work.append(ex)
         phases = [cost.sync_phase(spec, max((p.ipus for p in work), default=1))] + work
         return self._step(Step("copy", f"Copy '{src.name}' -> '{dst.name}'", phases, plan=plan))
+
+    def _remote_copy(self, src, dst):
+        spec, num_tiles = self.graph.spec, self.graph.num_tiles
+        buffer, t = (src, dst) if isinstance(src, RemoteBuffer) else (dst, src)
+        to_device = buffer is src
+        name = (f"Copy remote '{buffer.name}' -> '{getattr(t, 'name', t)}'" if to_device
+                else f"Copy '{getattr(t, 'name', t)}' -> remote '{buffer.name}'")
+        if isinstance(t, (RemoteBuffer, HostStream)):
+            raise ProgramError(f"{name}: a remote buffer is copied to or from a tensor; copy through a "
+                               "tensor on the tiles")
+        if self.graph.remote_buffers.get(buffer.name) is not buffer:
+            raise ProgramError(f"{name}: remote buffer '{buffer.name}' belongs to another graph")
+        self._check_tensor(t, "Copy")
+        if to_device:
+            self._check_not_constant(*id_runs(t), name)
+        if t.size != buffer.size or t.dtype != buffer.dtype:
+            raise ProgramError(f"{name}: the buffer holds {buffer.size} x {buffer.dtype} but tensor "
+                               f"'{t.name}' is {t.size} x {t.dtype}; copy a tensor of the buffer's size")
+        where = self.placement(t)
+        phase = remote_phase(spec, num_tiles, where.tiles, where.n * t.dtype.itemsize, to_device)
+        return self._step(Step("remote", name, [cost.sync_phase(spec, phase.ipus), phase],
+                               stream=buffer, tensor=t, where=where))
 
     def _copy_plan(self, src: Tensor, dst: Tensor) -> Plan:
         """Runs moving each element of ``src`` to the same position of ``dst``."""
@@ -311,6 +335,21 @@ class Lowering:
             raise ProgramError(f"{where}: expected a tensor or host stream, got {type(t).__name__}")
         if t.graph is not self.graph:
             raise ProgramError(f"{where}: tensor '{t.name}' belongs to another graph")
+
+
+def remote_phase(spec, num_tiles, tiles, nbytes, to_device: bool):
+    """Streaming Memory <-> tiles: each IPU's bytes at ``spec.streaming_memory_bytes_per_cycle``
+    (an ASSUMPTION, see ipukit.core.spec.GC200), or each tile's 4 B/cycle exchange port,
+    whichever is slower; like a host transfer, with the Streaming Memory's rate."""
+    per_tile = np.bincount(tiles, weights=nbytes, minlength=num_tiles).astype(np.int64)
+    per_ipu = per_tile.reshape(spec.num_ipus, spec.tiles).sum(axis=1)
+    tile_cycles = -(-per_tile // spec.exchange_bytes_per_cycle)
+    cycles = max(int(np.ceil(per_ipu.max() / spec.streaming_memory_bytes_per_cycle)),
+                 int(tile_cycles.max(initial=0)))
+    zeros = np.zeros(num_tiles, np.int64)
+    sent, received = (zeros, per_tile) if to_device else (per_tile, zeros)
+    ipus = max(1, int((per_ipu > 0).sum()))
+    return cost.Phase("remote", cycles, tile_cycles, sent, received, ipus=ipus)
 
 
 def check_host_array(t: Tensor, values, what: str) -> np.ndarray:

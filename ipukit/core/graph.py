@@ -87,6 +87,31 @@ class HostStream:
         return f"HostStream('{self.name}', {self.shape}, {self.dtype}, {arrow})"
 
 
+@dataclass(eq=False)
+class RemoteBuffer:
+    """A buffer in Streaming Memory, the DRAM of an IPU-M2000 (Poplar's addRemoteBuffer).
+
+    Programs copy whole buffers to and from tensors: ``Copy(buffer, tensor)`` and
+    ``Copy(tensor, buffer)``; ``engine.write_remote`` / ``engine.read_remote`` give the host
+    access. A copy costs a ``"remote"`` phase (``spec.streaming_memory_bytes_per_cycle``, an
+    ASSUMPTION, or each tile's 4 B/cycle port, whichever is slower).
+    """
+    name: str
+    shape: tuple
+    dtype: np.dtype
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __repr__(self):
+        return f"RemoteBuffer('{self.name}', {self.shape}, {self.dtype})"
+
+
 class Graph:
     """A Poplar-style graph for an :class:`~ipukit.IPUSpec` (default: ``GC2``)."""
 
@@ -98,6 +123,7 @@ class Graph:
         self.variables: list[Variable] = []
         self.compute_sets: list[ComputeSet] = []
         self.streams: dict[str, HostStream] = {}
+        self.remote_buffers: dict[str, RemoteBuffer] = {}
         self._next_id = 0
         self.tile_map = TileMap()                        # global element id -> tile, as runs
         self._bases = np.zeros(0, np.int64)
@@ -346,6 +372,31 @@ class Graph:
         stream = HostStream(name, shape, ipu_dtype(dtype), direction)
         self.streams[name] = stream
         return stream
+
+    # --- Streaming Memory -------------------------------------------------------------
+    def add_remote_buffer(self, name: str, shape, dtype="float32") -> RemoteBuffer:
+        """A buffer of ``shape`` in Streaming Memory (GC200 systems: DRAM of the IPU-M2000).
+
+        ``Copy(buffer, tensor)`` / ``Copy(tensor, buffer)`` move it whole, in a ``"remote"``
+        phase of the profile. A GC2 (C2 card) has no Streaming Memory.
+        """
+        spec = self.spec
+        if spec.streaming_memory_bytes <= 0 or spec.streaming_memory_bytes_per_second <= 0:
+            raise ValueError(f"add_remote_buffer('{name}'): a {spec.name} has no Streaming Memory "
+                             "(only IPU-M2000 systems do); build the graph for ipukit.GC200")
+        if name in self.remote_buffers:
+            raise ValueError(f"add_remote_buffer: a remote buffer named '{name}' already exists")
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+        if not shape or any(d < 1 for d in shape):
+            raise ValueError(f"add_remote_buffer('{name}'): shape must be positive sizes, got {shape}")
+        buffer = RemoteBuffer(name, shape, ipu_dtype(dtype))
+        used = sum(b.nbytes for b in self.remote_buffers.values()) + buffer.nbytes
+        capacity = spec.streaming_memory_bytes * spec.num_ipus
+        if used > capacity:
+            raise ValueError(f"add_remote_buffer('{name}'): {used:,} B of remote buffers exceed the "
+                             f"{capacity:,} B of Streaming Memory of {spec.num_ipus} {spec.name}(s)")
+        self.remote_buffers[name] = buffer
+        return buffer
 
     # --- memory -------------------------------------------------------------------
     def memory_report(self, programs=None):

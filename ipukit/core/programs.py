@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .graph import ComputeSet, HostStream
+from .graph import ComputeSet, HostStream, RemoteBuffer
 from .tensor import Tensor
 
 
@@ -25,9 +25,10 @@ class Execute(Program):
 
 @dataclass(frozen=True, eq=False)
 class Copy(Program):
-    """Copy tensor to tensor (an exchange), or between a tensor and a host stream."""
-    src: Tensor | HostStream
-    dst: Tensor | HostStream
+    """Copy tensor to tensor (an exchange), or between a tensor and a host stream or a remote
+    buffer in Streaming Memory."""
+    src: Tensor | HostStream | RemoteBuffer
+    dst: Tensor | HostStream | RemoteBuffer
 
 
 @dataclass(frozen=True, eq=False, init=False)

@@ -142,6 +142,33 @@ class Engine:
                                     f"buffer size must be a non-zero multiple of {stream.size}; got {array.size}")
         self._streams[name] = [array.reshape(-1), 0]   # buffer, position of the next copy
 
+    # --- Streaming Memory (remote buffers) ---------------------------------------------
+    def _remote(self, buffer, what) -> np.ndarray:
+        """The contents of a remote buffer (zeros until written), kept by the engine."""
+        name = getattr(buffer, "name", buffer)
+        known = self.graph.remote_buffers.get(name)
+        if known is None or (not isinstance(buffer, str) and known is not buffer):
+            listed = ", ".join(self.graph.remote_buffers) or "none"
+            raise HostTransferError(f"{what}: no remote buffer {name!r} in this graph (remote buffers: {listed})")
+        store = self.__dict__.setdefault("_remote_store", {})
+        if name not in store:
+            store[name] = np.zeros(known.size, known.dtype)
+        return store[name]
+
+    def write_remote(self, buffer, values) -> None:
+        """Write host values into a remote buffer (Poplar's ``engine.copyToRemoteBuffer``)."""
+        store = self._remote(buffer, "engine.write_remote")
+        arr = np.asarray(values)
+        if arr.size != store.size or arr.dtype != store.dtype:
+            raise HostTransferError(f"engine.write_remote({getattr(buffer, 'name', buffer)!r}): the buffer holds "
+                                    f"{store.size} x {store.dtype}, got {arr.size} x {arr.dtype}")
+        store[:] = arr.reshape(-1)
+
+    def read_remote(self, buffer) -> np.ndarray:
+        """A new host array with a remote buffer's contents (``engine.copyFromRemoteBuffer``)."""
+        name = getattr(buffer, "name", buffer)
+        return self._remote(buffer, "engine.read_remote").copy().reshape(self.graph.remote_buffers[name].shape)
+
     # --- running --------------------------------------------------------------------
     def run(self, program: int = 0) -> Profile:
         """Run program number ``program``; returns (and keeps) its profile."""
@@ -205,6 +232,12 @@ class Engine:
             self._executor.copy_runs(*self._runs[id(step.plan)])
         elif step.kind == "host":
             self._stream_copy(step)
+        elif step.kind == "remote":
+            store = self._remote(step.stream, step.name)
+            if step.phases[-1].bytes_received.any():        # Streaming Memory -> tiles
+                step.where.write(self._mem, store)
+            else:
+                store[:] = step.where.read(self._mem).reshape(-1)
 
     def _stream_copy(self, step) -> None:
         stream = step.stream

@@ -2,7 +2,8 @@
 
 Step costs are static (they depend on the graph, not on the data), so the
 engine only counts how often each step ran; ``Repeat(10**6, ...)`` keeps the
-profile small.  Field names follow PopVision: compute, exchange, sync, host.
+profile small.  Field names follow PopVision: compute, exchange, sync, host; ``remote`` is
+the copies between tiles and Streaming Memory (remote buffers).
 """
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PHASES = ("compute", "exchange", "sync", "host")
+PHASES = ("compute", "exchange", "sync", "host", "remote")
 
 
 @dataclass
 class StepRecord:
     """One program step and how many times the run executed it."""
     index: int
-    kind: str           # "execute", "copy", "host" or "control"
+    kind: str           # "execute", "copy", "host", "remote" or "control"
     name: str
     count: int
     phases: list        # cost.Phase, in order, for one execution
@@ -87,6 +88,11 @@ class Profile:
         return self._total("host")
 
     @property
+    def remote_cycles(self) -> int:
+        """Cycles copying between tiles and Streaming Memory (remote buffers)."""
+        return self._total("remote")
+
+    @property
     def total_cycles(self) -> int:
         return self._total()
 
@@ -119,6 +125,12 @@ class Profile:
         return sum(r.count * int((p.bytes_received + p.bytes_sent).sum()) for r in self.steps
                    for p in r.phases if p.kind == "host")
 
+    @property
+    def remote_bytes(self) -> int:
+        """Bytes moved between tiles and Streaming Memory in the run."""
+        return sum(r.count * int((p.bytes_received + p.bytes_sent).sum()) for r in self.steps
+                   for p in r.phases if p.kind == "remote")
+
     def tile_cycles(self, kind: str) -> np.ndarray:
         """Busy cycles of each tile in phases of ``kind`` over the whole run."""
         out = np.zeros(self.num_tiles, np.int64)
@@ -146,25 +158,30 @@ class Profile:
                  f"Program: {_count(self.num_supersteps, 'superstep')} executed "
                  f"({_count(len(ran), 'distinct step')}), {_count(self.vertex_executions, 'vertex execution')}",
                  "", "Cycles              total     share"]
-        for k in PHASES:
+        remote = self.remote_cycles > 0
+        shown = [k for k in PHASES if k != "remote" or remote]
+        for k in shown:
             c = self._total(k)
             lines.append(f"  {k:<10}{c:>14,}   {100 * c / total if total else 0:5.1f} %")
         lines.append(f"  {'total':<10}{total:>14,}   = {_time(self.seconds)} at "
                      f"{self.spec.clock_hz / 1e9:.2f} GHz")
         lines += ["", f"Exchange: {self.exchange_bytes:,} B received over the exchange"
                   + (f", {self.link_bytes:,} B over IPU-Links" if self.spec.num_ipus > 1 else "")
-                  + f"; host transfers {self.host_bytes:,} B"]
+                  + f"; host transfers {self.host_bytes:,} B"
+                  + (f"; Streaming Memory {self.remote_bytes:,} B" if remote else "")]
         if self.memory is not None:
             lines += ["", self.memory.summary()]
         if ran:
             lines += ["", f"Steps by cycles (top {min(top, len(ran))} of {len(ran)})",
                       f"  {'step':<44}{'runs':>8}{'cycles/run':>12}{'compute':>10}{'exchange':>10}"
-                      f"{'sync':>7}{'host':>8}{'balance':>9}{'share':>7}"]
+                      f"{'sync':>7}{'host':>8}" + (f"{'remote':>8}" if remote else "")
+                      + f"{'balance':>9}{'share':>7}"]
             for r in sorted(ran, key=lambda r: -r.count * r.cycles())[:top]:
                 share = 100 * r.count * r.cycles() / total if total else 0
                 lines.append(f"  {r.name[:43]:<44}{r.count:>8,}{r.cycles():>12,}{r.cycles('compute'):>10,}"
                              f"{r.cycles('exchange'):>10,}{r.cycles('sync'):>7,}{r.cycles('host'):>8,}"
-                             f"{r.balance:>9.2f}{share:>6.1f}%")
+                             + (f"{r.cycles('remote'):>8,}" if remote else "")
+                             + f"{r.balance:>9.2f}{share:>6.1f}%")
         return "\n".join(lines)
 
     def to_dict(self, tiles: bool = False) -> dict:
@@ -176,7 +193,8 @@ class Profile:
                                                                self.cycles_by_phase().items()},
                        "seconds": self.seconds, "num_supersteps": self.num_supersteps,
                        "vertex_executions": self.vertex_executions, "exchange_bytes": self.exchange_bytes,
-                       "link_bytes": self.link_bytes, "host_bytes": self.host_bytes},
+                       "link_bytes": self.link_bytes, "host_bytes": self.host_bytes,
+                       "remote_bytes": self.remote_bytes},
             "steps": [{"index": r.index, "kind": r.kind, "name": r.name, "count": r.count,
                        "cycles_per_run": r.cycles(), "vertices": r.vertices, "balance": r.balance,
                        **{k: r.cycles(k) for k in PHASES}} for r in self.steps],

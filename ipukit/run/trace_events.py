@@ -42,7 +42,8 @@ from ..compile.compute_set import worker_schedule
 MAX_EVENTS = 2_000_000          # a trace larger than this is slow to open: choose tiles or steps
 
 _COUNTERS = {"exchange": ("exchange bytes", "received", "sent"),
-             "host": ("host bytes", "to_device", "from_device")}
+             "host": ("host bytes", "to_device", "from_device"),
+             "remote": ("Streaming Memory bytes", "to_device", "from_device")}
 
 
 def to_trace_events(profile, path=None, *, engine=None, tiles=None, first: int = 0, steps: int | None = None,
@@ -100,7 +101,7 @@ def to_trace_events(profile, path=None, *, engine=None, tiles=None, first: int =
             if phase.cycles:
                 for ipu in range(spec.num_ipus):
                     args = {"step": label, "cycles": phase.cycles}
-                    if phase.kind in ("exchange", "host"):
+                    if phase.kind in ("exchange", "host", "remote"):
                         lo, hi = ipu * per_ipu, (ipu + 1) * per_ipu
                         args["bytes_received"] = int(phase.bytes_received[lo:hi].sum())
                         args["bytes_sent"] = int(phase.bytes_sent[lo:hi].sum())

@@ -136,7 +136,7 @@ def step_label(record) -> str:
     """A short name for a step: "Execute 'add'", "Copy", "stream copy"."""
     if record.kind == "execute":
         return record.name.split(" (")[0]
-    return {"copy": "Copy", "host": "stream copy"}.get(record.kind, record.name)
+    return {"copy": "Copy", "host": "stream copy", "remote": "remote copy"}.get(record.kind, record.name)
 
 
 def draw_summary_strip(ax, profile, phases) -> None:
@@ -155,7 +155,7 @@ def draw_summary_strip(ax, profile, phases) -> None:
             ax.barh(0, share, left=left, color=PHASE_COLORS[k], height=0.8)
             if share > 0.07:
                 ax.text(left + share / 2, 0, f"{k} {100 * share:.0f}%", ha="center", va="center", fontsize=8,
-                        color="white" if k in ("compute", "host") else "black")
+                        color="white" if k in ("compute", "host", "remote") else "black")
         left += share
     busy = compute[compute > 0]
     balance = f"{busy.mean() / busy.max():.2f}" if busy.size else "n/a (no compute)"
