@@ -13,6 +13,8 @@ NUMBA_CACHE_DIR   numba's own cache; when unset, ipukit sets it on import to the
 IPUKIT_QUIET      set to 1 to silence the one-line "compiling" notice
 IPUKIT_LOOP_BUDGET  loop iterations one call of a learner's codelet may run before it is stopped
                   as endless (default 1,000,000,000; read when the codelet is first run)
+IPUKIT_THREADS    threads the numba backend runs a compute set on (default: the CPUs this process
+                  may use, from its CPU affinity and cgroup CPU quota; 1 = never in parallel)
 """
 from __future__ import annotations
 
@@ -67,6 +69,11 @@ def _writable(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def threads() -> int | None:
+    value = os.environ.get("IPUKIT_THREADS", "").strip()
+    return max(1, int(value)) if value else None
 
 
 def cache_dir() -> Path | None:

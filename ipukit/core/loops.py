@@ -200,16 +200,42 @@ def py_tick(n, budget, line) -> None:
         raise GaveUp
 
 
+class Interrupted(Exception):
+    """Raised in compiled code for a Jupyter interrupt; the numba executor turns it into
+    ``KeyboardInterrupt`` (numba can raise only ``Exception`` subclasses)."""
+
+
+def _tick_code(n, budget, line) -> int:
+    """``py_tick`` as a number: 0 go on, 1 past the budget, 2 interrupted, 3 gave up."""
+    try:
+        py_tick(n, budget, line)
+    except LoopBudgetExceeded:
+        return 1
+    except KeyboardInterrupt:
+        return 2
+    except GaveUp:
+        return 3
+    return 0
+
+
 def numba_tick():
-    """``py_tick`` callable from compiled code (through numba's object mode)."""
+    """``py_tick`` callable from compiled code.  It asks Python through numba's object mode
+    for a number and raises in compiled code: an exception raised inside object mode would
+    leave Python's error set in a worker thread of a parallel driver."""
     global _numba_tick
     if _numba_tick is None:
         from numba import njit, objmode
 
         @njit
         def tick(n, budget, line):
-            with objmode():
-                py_tick(n, budget, line)
+            with objmode(code="int64"):
+                code = _tick_code(n, budget, line)
+            if code == 1:
+                raise LoopBudgetExceeded(line, budget)
+            if code == 2:
+                raise Interrupted()
+            if code == 3:
+                raise GaveUp()
 
         _numba_tick = tick
     return _numba_tick
