@@ -193,6 +193,10 @@ class Engine:
                 self._exec(child)
         elif kind == REPEAT:
             body = node[2]
+            flat = self._flat(body)
+            if flat is not None and self._executed + node[1] * len(flat) <= self.max_steps:
+                self._repeat_steps(node[1], flat)
+                return
             for _ in range(node[1]):
                 self._exec(body)
         elif kind == WHILE:
@@ -204,6 +208,69 @@ class Engine:
         elif kind == IF:
             _, pred, then, else_ = node
             self._exec(then if self._predicate(pred) else else_)
+
+    # --- a Repeat of plain steps: the same work as _step, with less Python per step ---------
+    FLAT_LIMIT = 4096        # steps a Repeat nested in a Repeat's body may be unrolled into
+
+    def _flat(self, node):
+        """The step indices ``node`` runs, in order, when it is made only of execute and copy
+        steps (in Sequences and Repeats), else None."""
+        cache = self.__dict__.setdefault("_flat_cache", {})
+        key = id(node)
+        if key not in cache:
+            cache[key] = (node, self._flatten(node))       # (keeps node alive, so its id stays its own)
+        return cache[key][1]
+
+    def _flatten(self, node):
+        kind = node[0]
+        if kind == STEP:
+            return [node[1]] if self.steps[node[1]].kind in ("execute", "copy") else None
+        if kind == SEQ:
+            out = []
+            for child in node[1]:
+                part = self._flatten(child)
+                if part is None:
+                    return None
+                out += part
+            return out
+        if kind == REPEAT:
+            part = self._flatten(node[2])
+            if part is None or node[1] * len(part) > self.FLAT_LIMIT:
+                return None
+            return part * node[1]
+        return None
+
+    def _actions(self, index: int) -> list:
+        """What step ``index`` does, as (function, arguments) pairs; empty copies left out."""
+        step, ex = self.steps[index], self._executor
+        plans = ([step.compute.gather_run], step.compute.groups, [step.compute.scatter]) \
+            if step.kind == "execute" else ([step.plan], [], [])
+        acts = [(ex.copy_runs, self._runs[id(p)]) for p in plans[0] if len(self._runs[id(p)][0])]
+        acts += [(ex.run_group, (g,)) for g in plans[1]]
+        acts += [(ex.copy_runs, self._runs[id(p)]) for p in plans[2] if len(self._runs[id(p)][0])]
+        return acts
+
+    def _repeat_steps(self, count: int, indices: list) -> None:
+        """Run the steps ``indices`` ``count`` times, as ``count`` calls of :meth:`_step` on each
+        would, then count them all at once: the same counts and trace, also when a step raises."""
+        actions = [self._actions(i) for i in indices]
+        done, at = 0, -1              # whole rounds done; step of the round that raised
+        try:
+            for done in range(count):
+                for at, acts in enumerate(actions):
+                    for fn, args in acts:
+                        fn(*args)
+                at = -1
+            done = count
+        finally:
+            partial = indices[:at + 1]
+            self._executed += done * len(indices) + len(partial)
+            np.add.at(self._counts, indices, done)
+            np.add.at(self._counts, partial, 1)
+            room = TRACE_LIMIT - len(self._trace)
+            if room > 0:
+                rounds = min(done, -(-room // max(1, len(indices))))
+                self._trace.extend((indices * rounds + partial)[:room])
 
     def _predicate(self, index: int) -> bool:
         self._step(index)
