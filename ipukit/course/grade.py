@@ -7,24 +7,31 @@ or a crash then costs that exercise only: the process group is killed and the
 next exercise starts.  Prints one row per exercise and a total; ``--json``
 writes the same for a learning-management system.  Exit code 0 when every
 exercise passed, 1 otherwise (2 for a bad command line).
+
+``--submissions DIR`` grades a whole class (one folder per student), each exercise
+under resource limits (``limits.py``), into a CSV, a JSON and Gradescope's
+``results.json``; ``--leaderboard REPORTS...`` ranks JSON reports (``classroom.py``).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import exercise as X
+from . import limits as L
 
-STATUSES = ("passed", "failed", "not started", "timeout", "error")
+STATUSES = ("passed", "failed", "not started", "timeout", "error", *L.LIMIT_STATUSES)
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -54,31 +61,106 @@ class Result:
 
 # --- one exercise ---------------------------------------------------------------------
 def run_exercise(ex: X.Exercise, target: X.Target, timeout: float = DEFAULT_TIMEOUT,
-                 root: Path | None = None) -> Result:
-    """Run the grading tests of ``ex`` against ``target`` in a subprocess."""
+                 root: Path | None = None, limits: L.Limits | None = None) -> Result:
+    """Run the grading tests of ``ex`` against ``target`` in a subprocess.
+
+    With ``limits`` (a :class:`limits.Limits`) the process runs under limits on memory,
+    CPU time, processes and output, and going over one gives its own status.
+    """
     root = root or X.repo_root()
     grading = root / "tests" / "grading"
     files = sorted(grading.glob(f"test_ex{ex.notebook_number}_*.py")) or [grading]
     env = {**os.environ, "IPUKIT_QUIET": "1", "IPUKIT_TARGET": target.label, "PYTHONDONTWRITEBYTECODE": "1"}
+    if limits is not None:
+        env.update(L.quiet_threads_env())
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ipukit-grade-") as tmp:
         report = Path(tmp) / "report.jsonl"
         cmd = [sys.executable, "-m", "pytest", *(str(f) for f in files), "-m", ex.id,
                "--target", target.label, "--grade-report", str(report),
                "-p", "no:cacheprovider", "-q", "--no-header", "-o", "console_output_style=classic"]
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace", start_new_session=(os.name == "posix"))
+        proc = subprocess.Popen(L.wrap(cmd, limits), cwd=root, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=(os.name == "posix"))
+        watcher = L.Watcher(proc.pid, limits).start() if limits is not None and os.name == "posix" else None
+        cap = limits.max_output_bytes if limits is not None else None
+        reader = _Reader(proc, cap)
         timed_out = False
         try:
-            output, _ = proc.communicate(timeout=timeout)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
             _kill(proc)
-            output, _ = proc.communicate()
+            proc.wait()
+        if watcher is not None:
+            watcher.stop()
+        output = reader.text()
         events = _read_events(report)
+    if limits is not None:
+        limit = _over_limit(limits, watcher, reader, proc.returncode, events, output)
+        if limit is not None:
+            result = Result(ex, *limit)
+            result.seconds = time.monotonic() - start
+            return result
     result = summarise(ex, events, proc.returncode, output, timed_out, timeout)
     result.seconds = time.monotonic() - start
     return result
+
+
+class _Reader:
+    """Reads a process's output in a thread, keeping at most ``cap`` bytes (and killing it past that)."""
+
+    def __init__(self, proc: subprocess.Popen, cap: int | None):
+        self.proc, self.cap = proc, cap
+        self.chunks, self.size, self.over = [], 0, False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        stream = self.proc.stdout
+        while True:
+            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+            if not chunk:
+                break
+            if self.cap is not None and self.size + len(chunk) > self.cap:
+                self.chunks.append(chunk[:max(0, self.cap - self.size)])
+                self.size = self.cap
+                self.over = True
+                _kill(self.proc)
+                for _ in iter(lambda: stream.read(65536), b""):       # drain what is left, unkept
+                    pass
+                break
+            self.chunks.append(chunk)
+            self.size += len(chunk)
+
+    def text(self) -> str:
+        self.thread.join(timeout=10)
+        return b"".join(self.chunks).decode("utf-8", "replace")
+
+
+_MEMORY_SIGNS = ("MemoryError", "std::bad_alloc", "out of memory", "Cannot allocate memory")
+
+
+def _over_limit(limits: L.Limits, watcher, reader: _Reader, returncode, events: list, output: str):
+    """``(status, message)`` when the run went over one of ``limits``, else None."""
+    if watcher is not None and watcher.reason:
+        return watcher.reason, watcher.detail
+    if reader.over:
+        return L.OUTPUT, (f"printed more than {L._bytes(limits.max_output_bytes)}; the grader stopped it "
+                          "(print less, or not in a loop)")
+    if returncode == -getattr(signal, "SIGXFSZ", 25):
+        return L.OUTPUT, (f"wrote more than {L._bytes(limits.max_output_bytes)} to one file (printed output "
+                          "is kept in a file too); the grader stopped it")
+    if returncode == -getattr(signal, "SIGXCPU", 24):          # RLIMIT_CPU's soft limit
+        return L.CPU, (f"used more than {limits.cpu_seconds} s of CPU time (an endless loop, or far too "
+                       "much work?); the grader stopped it")
+    messages = [e.get("message", "") for e in events if e.get("event") == "result" and e.get("kind") != "passed"]
+    finished = any(e.get("event") == "finish" for e in events)
+    found = [ln for text in messages for ln in text.splitlines() if re.search(r"\bMemoryError\b", ln)]
+    if not finished and returncode:                 # a crash: an allocator's last words
+        found += [ln for ln in output.splitlines() if any(sign in ln for sign in _MEMORY_SIGNS)]
+    if found:
+        return L.MEMORY, f"ran out of its {L._bytes(limits.memory_bytes)} of memory: {found[0].strip()[:300]}"
+    return None
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -222,16 +304,46 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the scores to FILE as JSON")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"wall-clock limit per exercise (default {DEFAULT_TIMEOUT:g})")
-    parser.add_argument("--jobs", type=int, default=1, choices=(1, 2),
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="exercises graded at the same time (default 1)")
+    cls = parser.add_argument_group(
+        "a whole class", "--submissions DIR grades each sub-folder of DIR (one per student) under the limits "
+        "below and writes OUT/grades.csv and OUT/grades.json; --leaderboard ranks JSON reports")
+    cls.add_argument("--submissions", metavar="DIR", help="the folder with one sub-folder per student")
+    cls.add_argument("--out", default=".", metavar="OUT", help="where the class files go (default: here)")
+    cls.add_argument("--format", action="append", default=[], choices=("gradescope",),
+                     help="also write OUT/gradescope/<student>/results.json")
+    d = L.Limits()
+    cls.add_argument("--memory", type=L.parse_size, default=d.memory_bytes, metavar="SIZE",
+                     help="address space per exercise process, e.g. 2G (default 4G)")
+    cls.add_argument("--cpu", type=int, default=d.cpu_seconds, metavar="SECONDS",
+                     help=f"CPU time per exercise process (default {d.cpu_seconds})")
+    cls.add_argument("--max-processes", type=int, default=d.max_processes, metavar="N",
+                     help=f"processes an exercise may run at once (default {d.max_processes})")
+    cls.add_argument("--max-output", type=L.parse_size, default=d.max_output_bytes, metavar="SIZE",
+                     help="output (printed, or any one file written) per exercise (default 64M)")
+    cls.add_argument("--leaderboard", nargs="+", metavar="REPORT", help="rank these JSON reports and stop")
+    cls.add_argument("--by", metavar="exNN_M", help="leaderboard tie-break: fewest cycles in this exercise "
+                     "(default: the last exercise of notebook 09 in the reports)")
+    cls.add_argument("--csv", metavar="FILE", help="also write the leaderboard to FILE")
     args = parser.parse_args(argv)
     if args.timeout <= 0:
         parser.error("--timeout must be a positive number of seconds")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    for name in ("cpu", "max_processes"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    from . import classroom
     try:
+        if args.leaderboard:
+            return classroom.run_leaderboard(args, lambda line: print(line, flush=True))
         table = X.load_table()
         chosen = X.select(table, args.exercises)
+        if args.submissions:
+            return classroom.run_class(args, chosen, lambda line: print(line, flush=True))
         target = X.resolve_target(args.target)
-    except X.ExerciseSetupError as e:
+    except (X.ExerciseSetupError, ValueError) as e:
         parser.error(str(e))
     where = "" if str(target.folder) == target.label else f" ({target.folder})"
     print(f"Grading {target.label}{where}: {len(chosen)} exercise{'s' * (len(chosen) != 1)}, "
