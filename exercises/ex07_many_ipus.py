@@ -3,8 +3,9 @@
 A model too big for one IPU is cut into pipeline stages, one per IPU; a model
 that fits is copied onto several IPUs (replicas) to train on more data at once.
 Both send data over the IPU-Links, which are far slower than the exchange on a
-chip.  These three exercises price a pipeline, cut a model into stages, and
-predict what a gradient all-reduce sends over the links.
+chip.  These four exercises price a pipeline, cut a model into stages, predict what
+a gradient all-reduce sends over the links, and choose the training levers
+that fit BERT-Large on four IPUs.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex07_1")``
 (or in JupyterLab's terminal: ``python -m ipukit.grade ex07``).
@@ -66,3 +67,23 @@ def ring_all_reduce_cost(spec, n, tiles):
     longer; round cycles up with ``math.ceil``.
     """
     raise NotImplementedError("Exercise 07.3: return (link_bytes, exchange_cycles) of a ring all-reduce")
+
+
+def four_ipu_setup():
+    """Exercise 07.4: a set-up that trains BERT-Large on 4 GC200s.
+
+    Return a dict of options for ``ipukit.models.pipeline`` with which
+    ``models.pipeline(models.bert_large(pretraining_heads=True, predictions=20),
+    ipukit.GC200, **options)`` is feasible on at most 4 IPUs. Keep Graphcore's
+    training run: ``training=True, precision="mixed", optimizer="adam",
+    micro_batch=24``, at most 16 replicas (an IPU-POD64 of 4-IPU pipelines), and
+    no matmul share below Graphcore's smallest, 0.1. Choose among the training
+    levers: ``recompute``, ``offload_optimizer``, ``replicas`` with ``sharded``,
+    ``half_momentum``, ``half_partials``, ``matmul_proportion``, and where the
+    masked-LM head runs (``head="first"`` or ``"last"``). The reserve and the
+    always-live share stay ipukit's.
+
+    A few lines. Section 4b of the notebook frees the bytes lever by lever; which
+    levers are needed, and which only help?
+    """
+    raise NotImplementedError("Exercise 07.4: return the options of a set-up that trains BERT-Large on 4 GC200s")

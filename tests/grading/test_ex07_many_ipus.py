@@ -1,4 +1,4 @@
-"""Grading tests of notebook 07 (many IPUs): ex07_1, ex07_2 and ex07_3.
+"""Grading tests of notebook 07 (many IPUs): ex07_1, ex07_2, ex07_3 and ex07_4.
 
 Expected values come from the algorithms, written here: the pipeline schedule
 (in step t stage s works on micro-batch t - s), a brute-force search over every
@@ -240,3 +240,46 @@ def test_ring_all_reduce_cost_is_a_formula_not_a_run(ex07):
     assert link_bytes == 2 * 7 * 8 * chunk, f"expected {2 * 7 * 8 * chunk:,} B over the links, got {_num(link_bytes)}"
     per_step = max(math.ceil(chunk / 1472 / 4), math.ceil(chunk / spec.ipu_link_bytes_per_cycle))
     assert cycles == 14 * per_step, f"expected {14 * per_step:,} exchange cycles, got {_num(cycles)}"
+
+
+# --- ex07_4: a set-up that fits BERT-Large on 4 IPUs ---------------------------------------
+SETUP_OPTIONS = {"training", "precision", "optimizer", "micro_batch", "recompute", "offload_optimizer",
+                 "replicas", "sharded", "half_momentum", "half_partials", "matmul_proportion"}
+
+
+@pytest.mark.ex07_4
+def test_four_ipu_setup_fits_bert_large_on_four_gc200s(ex07):
+    from ipukit import models
+    options = ex07.four_ipu_setup()
+    assert isinstance(options, dict), f"expected a dict of options for models.pipeline, got {options!r}"
+    unknown = set(options) - SETUP_OPTIONS - {"head", "cut"}
+    assert not unknown, (f"options {sorted(unknown)} change what is being measured (the reserve, the "
+                         f"IPU count, the efficiency); use only the set-up options and head / cut")
+    for key, want in (("training", True), ("precision", "mixed"), ("optimizer", "adam"), ("micro_batch", 24)):
+        assert options.get(key) == want, f"keep Graphcore's training run: {key}={want!r} (got {options.get(key)!r})"
+    assert options.get("replicas", 1) <= 16, "at most 16 replicas: an IPU-POD64 of 4-IPU pipelines"
+    share = options.get("matmul_proportion")
+    shares = [] if share is None else list(share) if isinstance(share, (list, tuple)) else [share]
+    assert all(s >= 0.1 for s in shares), f"matmul_proportion below Graphcore's smallest (0.1): {share!r}"
+    model = models.bert_large(pretraining_heads=True, predictions=20)
+    plan = models.pipeline(model, ipukit.GC200, **options)
+    assert plan.feasible, f"BERT-Large does not fit with these options: {plan.reason}"
+    assert plan.ipus <= 4, f"the plan needs {plan.ipus} GC200s; find levers that fit it on 4"
+    # the plan's own accounting, checked independently: every stage within its IPU's usable SRAM
+    for stage in plan.stages:
+        reserve = (models.ALWAYS_LIVE_FRACTION + (stage_share(share, stage.index))
+                   if share is not None else models.RESERVED_FRACTION)
+        usable = int(1472 * 624 * 1024 * (1 - reserve))
+        assert stage.memory.total <= usable
+    on_chip = dict(options)
+    for lever in ("offload_optimizer", "sharded", "half_momentum"):
+        on_chip[lever] = False
+    on_chip.update(recompute=False, replicas=1, half_partials=None, matmul_proportion=None)
+    everything = models.pipeline(model, ipukit.GC200, **on_chip)
+    assert not everything.feasible or everything.ipus > 4      # the levers are what made it fit
+
+
+def stage_share(share, index):
+    if isinstance(share, (list, tuple)):
+        return share[index] if index < len(share) else share[-1]
+    return share
