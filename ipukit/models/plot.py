@@ -97,14 +97,19 @@ def plot_stages(plan: PipelinePlan, ax=None):
     ax = _axes(ax, (max(4.0, 2.1 * n), 4.2))
     width, gap = 1.0, 0.6
     usable = plan.usable_bytes
-    top = max(1.0, max(s.memory.total for s in plan.stages) / usable)
+
+    def room(stage):
+        """This IPU's usable SRAM (IPUs differ when matmul_proportion gives one share each)."""
+        return stage.usable_bytes or usable
+
+    top = max(1.0, max(s.memory.total / room(s) for s in plan.stages))
     drawn = set()
     for s in plan.stages:
         x0 = s.index * (width + gap)
         y = 0.0
         for kind, nbytes in s.memory.items():
             if nbytes:
-                h = nbytes / usable
+                h = nbytes / room(s)
                 ax.add_patch(Rectangle((x0, y), width, h, facecolor=MEMORY_COLORS[kind],
                                        edgecolor="none", alpha=0.85,
                                        label=None if kind in drawn
@@ -129,9 +134,11 @@ def plot_stages(plan: PipelinePlan, ax=None):
     ax.set_xlim(-0.2, n * (width + gap) - gap + 0.2)
     ax.set_ylim(-0.9, top + 0.2)
     ax.axis("off")
+    boxes = (f"the {fmt.mib(usable)} usable on one IPU"
+             if len({room(s) for s in plan.stages}) == 1 else "its IPU's usable SRAM")
     ax.set_title(f"{plan.model} on {n} x {plan.ipu}: {plan.setup.describe()}\n"
                  f"bubble {plan.bubble:.0%} with {plan.micro_batches} micro-batches; each box is "
-                 f"the {fmt.mib(usable)} usable on one IPU", fontsize=9)
+                 f"{boxes}", fontsize=9, wrap=True)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), frameon=False,
               ncol=len(drawn))
     return ax
