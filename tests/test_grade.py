@@ -133,7 +133,8 @@ def test_over_budget_names_the_cost(tmp_path):
     code, report = run_grader(tmp_path, "--target", str(folder), "ex01_2")
     row = by_id(report)["ex01_2"]
     assert code == 1 and row["status"] == "failed"
-    assert row["message"].startswith("over budget: tiles used is 16, over the budget of 4"), row["message"]
+    assert re.match(r"over budget: for a \(\d+,?\) \w+ tensor on 16 tiles under a cap of [\d,]+ B: tiles used is 16, "
+                    r"over the budget of 4 \(by 12, 300\.0 %\)", row["message"]), row["message"]
     assert any(c["name"] == "tiles used" and not c["ok"] for c in row["costs"])
 
 

@@ -81,6 +81,7 @@ def test_busiest_tile_random(ex01, seed):
 
 # --- ex01_2: map a tensor under a memory cap ----------------------------------------------
 def _check_cap(ex01, budget, graph, tensor, cap):
+    budget.case(f"a {tensor.shape} {tensor.dtype} tensor on {graph.num_tiles} tiles under a cap of {cap:,} B")
     align = graph.spec.alignment
     per_tile = (cap // align * align) // tensor.dtype.itemsize
     fewest = -(-tensor.size // per_tile)
@@ -158,6 +159,7 @@ def _fewest_cycles(graph, x):
 
 def _check_scale(ex01, budget, graph, x, out, factor, seed=0, limit=None):
     """Run the learner's vertices; check out == factor * x, the mapping kept, and the cycles."""
+    budget.case(f"x of {x.size:,} {x.dtype} elements on {graph.num_tiles} tiles")
     limit = _fewest_cycles(graph, x) if limit is None else limit
     before = (graph.element_tiles(x).copy(), graph.element_tiles(out).copy())
     cs = graph.add_compute_set("scale")

@@ -190,6 +190,8 @@ def _block_mapping(rng, n, tiles):
 
 
 def _check_smooth(ex02, budget, n, tiles, iterations, mapping=None, seed=0):
+    budget.case(f"a ring of {n} floats on {tiles} tiles, {iterations} rounds"
+                + (", uneven blocks" if mapping is not None else ""))
     g = ipukit.Graph(_spec(tiles))
     x = g.add_variable(n, name="x")
     if mapping is None:

@@ -141,6 +141,7 @@ def test_exchange_cycles_match_the_engine(ex03, seed):
 
 # --- ex03_2: a transpose with one exchange -------------------------------------------------
 def _check_transpose(ex03, budget, rows, cols, tiles, dtype="float32", num_tiles=16, seed=0):
+    budget.case(f"a {rows} x {cols} {dtype} x on tiles {[int(t) for t in tiles]}")
     p = len(tiles)
     g = ipukit.Graph(ipukit.GC2.replace(tiles=num_tiles))
     x = g.add_variable((rows, cols), dtype, name="x")
@@ -222,6 +223,7 @@ def no_library_all_reduce(monkeypatch):
 
 
 def _check_all_reduce(ex03, budget, p, n, tiles=None, num_tiles=16, seed=0, normal=False):
+    budget.case(f"{p} parts of {n} floats" + (f" on tiles {[int(t) for t in tiles]}" if tiles is not None else ""))
     g = ipukit.Graph(ipukit.GC2.replace(tiles=num_tiles))
     parts = collectives.add_parts(g, p, n, tiles=tiles)
     rng = np.random.default_rng(seed)

@@ -125,6 +125,7 @@ def _ema_reference(data, alpha):
 
 
 def _check_ema(ex04, budget, tiles, batch_size, num_batches, alpha, data):
+    budget.case(f"{num_batches} batches of {batch_size} floats on {tiles} tiles, alpha = {alpha}")
     g = ipukit.Graph(_spec(tiles))
     program = ex04.ema_stream(g, batch_size, num_batches, alpha)
     assert isinstance(program, ipukit.Program), f"expected a program to be returned, got {program!r}"
@@ -197,6 +198,8 @@ def _rounds(values) -> int:
 
 def _check_sort(ex04, budget, values, tiles, blocks=None):
     """Sort ``values`` on ``tiles`` tiles: linearly mapped, or in ``blocks`` = [(lo, hi, tile), ...]."""
+    budget.case(f"{len(values)} values on {tiles} tiles"
+                + (f": {np.asarray(values).tolist()}" if len(values) <= 12 else ""))
     n = len(values)
     g = ipukit.Graph(_spec(tiles))
     x = g.add_variable(n, values.dtype, name="x")

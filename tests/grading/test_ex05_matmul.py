@@ -145,6 +145,7 @@ def no_planner_search(monkeypatch, ex05):
 
 
 def _check_choice(ex05, budget, spec, m, k, n, cap):
+    budget.case(f"({m} x {k}) @ ({k} x {n}) on {spec.tiles} tiles under a cap of {cap:,} B")
     fitting = [(c, s) for s, c, peak in _all_splits(spec, m, k, n) if peak <= cap]
     assert fitting, "test set-up: no split fits"
     best_cycles, best = min(fitting)
@@ -213,6 +214,7 @@ def _six_worker_cycles(spec, p, m, kb, n):
 
 
 def _check_k_split(ex05, budget, p, m, kb, n, seed=0, normal=False):
+    budget.case(f"({m} x {p * kb}) @ ({p * kb} x {n}) with K cut over {p} tiles")
     spec = ipukit.GC2.replace(tiles=16)
     g = ipukit.Graph(spec)
     a, b = g.add_variable((p, m, kb), name="a"), g.add_variable((p, kb, n), name="b")

@@ -122,6 +122,8 @@ def _matmul_supersteps(tiles, m, k, n):
 
 
 def _check_mlp(ex06, budget, tiles, batch, n_in, hidden, n_out, seed, mapping="linear"):
+    budget.case(f"a batch of {batch}, {n_in} -> {hidden} -> {n_out} on {tiles} tiles"
+                + (f" ({mapping} mapping)" if mapping != "linear" else ""))
     g = ipukit.Graph(ipukit.GC2.replace(tiles=tiles))
     shapes = {"x": (batch, n_in), "w1": (n_in, hidden), "b1": (hidden,), "w2": (hidden, n_out), "b2": (n_out,)}
     t = {name: g.add_variable(shape, name=name) for name, shape in shapes.items()}

@@ -108,6 +108,7 @@ def _brute_force(costs, memory, stages, cap):
 
 
 def _check_split(ex07, budget, costs, memory, stages, cap):
+    budget.case(f"{len(costs)} layers in {stages} stages under a cap of {cap:,}")
     n = len(costs)
     optimum = _brute_force(costs, memory, stages, cap)
     case = f"costs {costs}, memory {memory}, {stages} stages, cap {cap}"
@@ -194,6 +195,7 @@ def _measure_ring(spec, n, tiles, seed):
 
 
 def _check_ring(ex07, budget, spec, n, tiles, seed=0):
+    budget.case(f"{n:,} floats on {spec.num_ipus} IPU(s) of {tiles} tiles")
     link_bytes, cycles = _measure_ring(spec, n, tiles, seed)
     answer = ex07.ring_all_reduce_cost(spec, n, tiles)
     assert isinstance(answer, tuple) and len(answer) == 2, \

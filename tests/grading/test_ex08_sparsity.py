@@ -73,6 +73,7 @@ def _greedy_makespan(costs, slots):
 
 
 def _check_balance(ex08, budget, costs, tiles, workers=6):
+    budget.case(f"{len(costs)} items on {tiles} tiles of {workers} workers")
     answer = ex08.balance_items(list(costs), tiles, workers)
     assert isinstance(answer, (list, tuple)) and len(answer) == tiles, (
         f"expected a list of {tiles} tiles, got {type(answer).__name__}"
@@ -184,6 +185,8 @@ def _run_matvec(ex08, tiles, mask, bs, seed=0):
 
 
 def _check_matvec(ex08, budget, tiles, mask, bs, seed=0):
+    budget.case(f"a {mask.shape[0]} x {mask.shape[1]} block mask with {int(np.sum(mask))} blocks of {bs} x {bs} "
+                f"on {tiles} tiles")
     profile = _run_matvec(ex08, tiles, mask, bs, seed)
     nnz = int(mask.sum())
     budget.check("exchange bytes", profile.exchange_bytes, nnz * bs * 4, "B")

@@ -256,6 +256,7 @@ def _gelu_reference(x, bias):
 
 
 def _check_tuned(ex09, budget, tiles, rows, width, seed=0):
+    budget.case(f"{rows} rows of width {width} on {tiles} tiles")
     spec = ipukit.GC2.replace(tiles=tiles)
     g = ipukit.Graph(spec)
     answer = ex09.tuned_bias_gelu(g, rows, width)

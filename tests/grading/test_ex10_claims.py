@@ -101,6 +101,7 @@ def _scan(fn, threshold, max_batch):
 
 
 def _check_batch(ex10, budget, fn, threshold, max_batch):
+    budget.case(f"threshold {threshold}, max_batch {max_batch}")
     counted = Counted(fn)
     answer = ex10.batch_below(counted, threshold, max_batch)
     want = _scan(fn, threshold, max_batch)
@@ -161,6 +162,7 @@ def _blocked(*args, **kwargs):
 
 
 def _check_price(ex10, budget, ipu_seconds, hidden, batch, gpu, claimed, inputs=None, dtype="float16"):
+    budget.case(f"{gpu} {dtype}, hidden {hidden}, batch {batch}")
     device = {"peak": GPUS[gpu]["peak"][dtype], "bandwidth": GPUS[gpu]["bandwidth"],
               "onchip": GPUS[gpu]["onchip"]}
     with pytest.MonkeyPatch.context() as mp:
