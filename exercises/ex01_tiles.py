@@ -56,6 +56,12 @@ def scale_on_all_workers(graph, cs, x, out, factor):
     and the tile is busy for 6 x its busiest worker's cycles: one vertex per tile
     leaves five workers idle, and a seventh vertex lands on worker 0 again.
 
+    Budget: no byte crosses the exchange, and the compute phase is at most
+    6 x (the start of one vertex + the cycles of ceil(vectors / 6) vectors), where
+    vectors are the 64-bit vectors of the busiest tile's block: its six workers
+    sharing its vectors as evenly as they can (a block smaller than six vectors
+    needs fewer vertices; an empty vertex still costs its start).
+
     About 8 lines.  Useful: ``graph.tile_mapping(x)`` (for each tile, ``(start,
     end)`` intervals of ``x`` flattened), ``x.flatten()`` and slices of it,
     ``graph.spec.workers_per_tile``, ``graph.add_vertex(cs, codelets.scale,

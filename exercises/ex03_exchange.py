@@ -44,6 +44,11 @@ def transpose(g, x, tiles):
     equal blocks with block j on ``tiles[j]``, and a program that fills it in
     one superstep.  Only the blocks that change tiles may cross the exchange.
 
+    Budgets: 1 superstep; at most P x (P - 1) blocks of (R/P x C/P) elements
+    exchanged (each block that changes tile, once); and exchange cycles at most
+    the bytes of P - 1 blocks / 4 B per cycle, rounded up, since every tile sends
+    and receives its P - 1 blocks in the same exchange.
+
     About 6 lines.  Useful: ``g.add_variable(shape, dtype, name=...)``,
     ``g.set_tile_mapping(view, tile)``, ``x.T`` (a view: nothing moves until a
     program runs), ``ipukit.Copy(src, dst)``.
