@@ -163,6 +163,21 @@ def test_the_printed_table_names_each_student(graded):
         assert any(line.split()[:2] == [name, f"{score}/3"] for line in stdout.splitlines()), (name, stdout)
 
 
+def test_one_target_gets_the_limits_it_is_given(tmp_path):
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    (folder / "ex01_tiles.py").write_text(SOLUTION.read_text(encoding="utf-8").replace(
+        ANSWER, BODIES["allocating"] + ANSWER, 1), encoding="utf-8")
+    report = tmp_path / "alice.json"
+    proc = subprocess.run([sys.executable, "-m", "ipukit.grade", "--target", str(folder), "ex01_1",
+                           "--memory", "1G", "--json", str(report)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "limits per exercise: memory 1 GiB, CPU 120 s" in proc.stdout       # the rest are the defaults
+    row = json.loads(report.read_text(encoding="utf-8"))["exercises"][0]
+    assert (row["id"], row["status"], row["points"]) == ("ex01_1", "memory limit", 0)
+
+
 # --- the limits themselves -------------------------------------------------------------------
 def test_the_launcher_sets_the_limits():
     lim = L.Limits(memory_bytes=1 << 30, cpu_seconds=7, max_processes=5, max_output_bytes=3 << 20)

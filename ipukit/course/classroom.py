@@ -145,8 +145,7 @@ def write_all(out, students: list, exercises: list, limits, submissions, formats
 
 def run_class(args, chosen: list, out=print) -> int:
     """``--submissions``: grade, print a line per exercise and a table per student, write the files."""
-    limits = L.Limits(memory_bytes=args.memory, cpu_seconds=args.cpu, max_processes=args.max_processes,
-                      max_output_bytes=args.max_output)
+    limits = L.from_args(args)
     students = find_students(args.submissions)
     width = max(len(s.name) for s in students)
     out(f"Grading {len(students)} student{'s' * (len(students) != 1)} in {args.submissions}: "

@@ -251,10 +251,11 @@ def _last_line(text: str) -> str:
 
 
 # --- many exercises ---------------------------------------------------------------------
-def grade(exercises, target: X.Target, timeout: float = DEFAULT_TIMEOUT, jobs: int = 1, report=None) -> list:
+def grade(exercises, target: X.Target, timeout: float = DEFAULT_TIMEOUT, jobs: int = 1, report=None,
+          limits: L.Limits | None = None) -> list:
     """Grade ``exercises`` one after another (or ``jobs`` at a time); ``report(result)`` as each ends."""
     def one(ex):
-        return run_exercise(ex, target, timeout)
+        return run_exercise(ex, target, timeout, limits=limits)
     results = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for r in pool.map(one, exercises):
@@ -313,14 +314,14 @@ def main(argv=None) -> int:
     cls.add_argument("--out", default=".", metavar="OUT", help="where the class files go (default: here)")
     cls.add_argument("--format", action="append", default=[], choices=("gradescope",),
                      help="also write OUT/gradescope/<student>/results.json")
-    d = L.Limits()
-    cls.add_argument("--memory", type=L.parse_size, default=d.memory_bytes, metavar="SIZE",
+    d = L.DEFAULT          # limits always apply to --submissions; to one target when one is given
+    cls.add_argument("--memory", type=L.parse_size, metavar="SIZE",
                      help="address space per exercise process, e.g. 2G (default 4G)")
-    cls.add_argument("--cpu", type=int, default=d.cpu_seconds, metavar="SECONDS",
+    cls.add_argument("--cpu", type=int, metavar="SECONDS",
                      help=f"CPU time per exercise process (default {d.cpu_seconds})")
-    cls.add_argument("--max-processes", type=int, default=d.max_processes, metavar="N",
+    cls.add_argument("--max-processes", type=int, metavar="N",
                      help=f"processes an exercise may run at once (default {d.max_processes})")
-    cls.add_argument("--max-output", type=L.parse_size, default=d.max_output_bytes, metavar="SIZE",
+    cls.add_argument("--max-output", type=L.parse_size, metavar="SIZE",
                      help="output (printed, or any one file written) per exercise (default 64M)")
     cls.add_argument("--leaderboard", nargs="+", metavar="REPORT", help="rank these JSON reports and stop")
     cls.add_argument("--by", metavar="exNN_M", help="leaderboard tie-break: fewest cycles in this exercise "
@@ -346,10 +347,12 @@ def main(argv=None) -> int:
     except (X.ExerciseSetupError, ValueError) as e:
         parser.error(str(e))
     where = "" if str(target.folder) == target.label else f" ({target.folder})"
+    limits = L.from_args(args) if L.any_given(args) else None
+    per = f"; limits per exercise: {limits.describe()}" if limits else ""
     print(f"Grading {target.label}{where}: {len(chosen)} exercise{'s' * (len(chosen) != 1)}, "
-          f"at most {args.timeout:g} s each\n", flush=True)
+          f"at most {args.timeout:g} s each{per}\n", flush=True)
     out = Table(chosen, lambda line: print(line, flush=True))
-    results = grade(chosen, target, args.timeout, args.jobs, out.row)
+    results = grade(chosen, target, args.timeout, args.jobs, out.row, limits)
     out.total(results)
     if args.json:
         Path(args.json).write_text(json.dumps(to_json(results, target), indent=2) + "\n", encoding="utf-8")

@@ -65,6 +65,21 @@ class Limits:
 DEFAULT = Limits()
 
 
+_ARGS = {"memory": "memory_bytes", "cpu": "cpu_seconds", "max_processes": "max_processes",
+         "max_output": "max_output_bytes"}
+
+
+def any_given(args) -> bool:
+    """Whether the command line named any limit (``--memory``, ``--cpu``, ...)."""
+    return any(getattr(args, a, None) is not None for a in _ARGS)
+
+
+def from_args(args) -> Limits:
+    """The limits of a command line: those given, the defaults for the rest."""
+    given = {field: getattr(args, a) for a, field in _ARGS.items() if getattr(args, a, None) is not None}
+    return Limits(**{**DEFAULT.to_dict(), **given})
+
+
 def _bytes(n: int) -> str:
     if n >= GIB and n % GIB == 0:
         return f"{n // GIB} GiB"
