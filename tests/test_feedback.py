@@ -6,7 +6,9 @@ the panel showed another case's costs and never named that one.
 """
 import importlib.util
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import ipukit
@@ -50,6 +52,15 @@ def test_only_the_reported_failure_keeps_its_costs():
     assert [bool(e["costs"]) for e in reported(events[:1])] == [True]           # all passed: all costs kept
     crash = [events[0], {"nodeid": "e", "kind": "error", "costs": []}, events[2]]
     assert not any(e["costs"] for e in reported(crash))                       # no "ok" costs beside a crash
+
+
+def test_a_parametrized_case_is_named_when_the_test_did_not_name_it():
+    parameters = _grading_conftest()._parameters
+    item = SimpleNamespace(callspec=SimpleNamespace(params={"n": 50, "tiles": 16, "values": np.arange(3),
+                                                            "spec": object(), "long": list(range(40))}))
+    assert parameters(item) == "n = 50, tiles = 16, values = [0, 1, 2], long = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, " \
+                               "11, 12, 13, 14, 15, 16..."
+    assert parameters(SimpleNamespace()) == ""
 
 
 def _plan_of_the_task(n, tiles):

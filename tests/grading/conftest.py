@@ -117,8 +117,9 @@ def pytest_runtest_makereport(item, call):
     else:
         target = item.funcargs.get("target") if hasattr(item, "funcargs") else None
         kind, message = classify(call.excinfo, call.when, target)
-        if budget is not None and budget.current and kind in _FAILED and not message.startswith("for "):
-            message = f"for {budget.current}: {message}"
+        case = budget.current if budget is not None and budget.current else _parameters(item)
+        if case and kind in _FAILED and not message.startswith("for "):
+            message = f"for {case}: {message}"
         event["kind"], event["message"] = kind, message[:MESSAGE_LIMIT]
     rows = budget.rows if budget is not None and event["kind"] in ("passed", "skipped") else \
         budget.case_rows() if budget is not None else []
@@ -126,6 +127,17 @@ def pytest_runtest_makereport(item, call):
     if item.config.getoption("grade_report", None):
         item.config.stash.setdefault(_PENDING, []).append(event)
     return report
+
+
+def _parameters(item) -> str:
+    """``"n = 50, tiles = 16"``: a parametrized test's case, when the test did not name it (budget.case)."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    shown = []
+    for name, value in params.items():
+        text = repr(value.tolist() if hasattr(value, "tolist") else value)
+        if isinstance(value, (int, float, str, bool, tuple, list)) or hasattr(value, "tolist"):
+            shown.append(f"{name} = {text if len(text) <= 60 else text[:57] + '...'}")
+    return ", ".join(shown)
 
 
 def _reported(events: list) -> list:
