@@ -188,6 +188,22 @@ def test_the_launcher_sets_the_limits():
     assert eval(out.stdout) == [(1 << 30, 1 << 30), (7, 8), (3 << 20, 3 << 20)]
 
 
+def test_the_watcher_sums_memory_over_processes():
+    """Eight processes of 60 MiB each: each is under RLIMIT_AS, together they are over 256 MiB."""
+    code = ("import os, time\nfor _ in range(3):\n    os.fork()\n"
+            "b = b'x' * (60 << 20)\ntime.sleep(30)\nos._exit(0)\n")       # the sleep ends it: a second guard
+    lim = L.Limits(memory_bytes=256 << 20, cpu_seconds=None, max_processes=32, max_output_bytes=None)
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    watcher = L.Watcher(proc.pid, lim).start()
+    try:
+        proc.wait(timeout=60)
+    finally:
+        watcher.stop()
+    assert watcher.reason == L.MEMORY, watcher.detail
+    assert "over the limit of 256 MiB" in watcher.detail
+    assert proc.returncode == -9
+
+
 def test_members_follow_the_session_and_descendants():
     table = {10: (1, 10, 0), 11: (10, 10, 0), 12: (11, 12, 0),     # 12 left the session: still a descendant
              13: (12, 13, 0), 20: (1, 20, 0), 21: (20, 20, 0)}
