@@ -118,7 +118,7 @@ def pytest_runtest_makereport(item, call):
         target = item.funcargs.get("target") if hasattr(item, "funcargs") else None
         kind, message = classify(call.excinfo, call.when, target)
         case = budget.current if budget is not None and budget.current else _parameters(item)
-        if case and kind in _FAILED and not message.startswith("for "):
+        if case and kind in _FAILED and not message.startswith("for ") and "for case '" not in message:
             message = f"for {case}: {message}"
         event["kind"], event["message"] = kind, message[:MESSAGE_LIMIT]
     rows = budget.rows if budget is not None and event["kind"] in ("passed", "skipped") else \
