@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import cost
-from .lib.codelets import fill, reduce_rows
+from .lib.codelets import builtin, fill, reduce_rows
 from .core.programs import Execute, Sequence
 from .core.tensor import Tensor
 from .simd import KernelCost, SIMDCost, SIMDMachine  # noqa: F401  (part of this module's API)
-from .core.codelet import Codelet
 
 PLACEMENTS = ("balanced", "rows")
 
@@ -43,11 +42,7 @@ def _block_row_cycles(r, p, q, n, spec):
     return cost.amp_cycles(p, r * q, n, spec, np.float32)
 
 
-def _builtin(**kwargs):
-    return lambda fn: Codelet(fn, builtin=True, **kwargs)
-
-
-@_builtin(inputs={"a": "float32[r,p,q]", "b": "float32[r,q,n]"}, outputs={"out": "float32[p,n]"},
+@builtin(inputs={"a": "float32[r,p,q]", "b": "float32[r,q,n]"}, outputs={"out": "float32[p,n]"},
           cycles=_block_row_cycles)
 def block_row_product(a, b, out):
     """out = a[0] @ b[0] + a[1] @ b[1] + ...: one piece of a row of blocks, at the AMP rate.

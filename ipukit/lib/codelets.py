@@ -13,7 +13,12 @@ from ..core import cost
 from ..core.codelet import Codelet
 
 
-def _builtin(**kwargs):
+def builtin(**kwargs):
+    """``@builtin(inputs=..., outputs=..., cycles=...)``: a codelet shipped with ipukit.
+
+    Built-ins are compiled once and cached on disk, and run their vertices in parallel;
+    every library module (collectives, replicas, sparse, ops) declares its codelets with it.
+    """
     return lambda fn: Codelet(fn, builtin=True, **kwargs)
 
 
@@ -29,44 +34,44 @@ def _store(out, spec, dtype):
     return cost.copy_cycles(out * dtype.itemsize, spec)
 
 
-@_builtin(outputs={"out": "T[n]"}, cycles=_store)
+@builtin(outputs={"out": "T[n]"}, cycles=_store)
 def fill(out, value):
     """out[:] = value"""
     out[:] = value
 
 
-@_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_store)
+@builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_store)
 def copy(a, out):
     """out[:] = a"""
     out[:] = a
 
 
-@_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_unary)
+@builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_unary)
 def scale(a, out, factor):
     """out = a * factor"""
     for i in range(out.size):
         out[i] = a[i] * factor
 
 
-@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, cycles=_elementwise)
+@builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, cycles=_elementwise)
 def add(a, b, out):
     """out = a + b"""
     np.add(a, b, out)
 
 
-@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, cycles=_elementwise)
+@builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, cycles=_elementwise)
 def sub(a, b, out):
     """out = a - b"""
     np.subtract(a, b, out)
 
 
-@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, cycles=_elementwise)
+@builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, cycles=_elementwise)
 def mul(a, b, out):
     """out = a * b"""
     np.multiply(a, b, out)
 
 
-@_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_unary)
+@builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_unary)
 def relu(a, out):
     """out = max(a, 0); NaN stays NaN"""
     for i in range(out.size):
@@ -74,7 +79,7 @@ def relu(a, out):
         out[i] = 0 if x < 0 else x
 
 
-@_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[1]"},
+@builtin(inputs={"a": "T[n]"}, outputs={"out": "T[1]"},
           cycles=lambda a, spec, dtype: cost.elementwise_cycles(a, spec, dtype, cost.UNARY_CYCLES_PER_VECTOR))
 def reduce_sum(a, out):
     """out[0] = a[0] + a[1] + ... (in that order)"""
@@ -83,7 +88,7 @@ def reduce_sum(a, out):
         out[0] += a[i]
 
 
-@_builtin(inputs={"a": "T[k,n]"}, outputs={"out": "T[n]"},
+@builtin(inputs={"a": "T[k,n]"}, outputs={"out": "T[n]"},
           cycles=lambda a, spec, dtype: cost.elementwise_cycles(a, spec, dtype, cost.UNARY_CYCLES_PER_VECTOR))
 def reduce_rows(a, out):
     """out[j] = a[0, j] + a[1, j] + ...: sums partial results, e.g. of a split matmul."""
@@ -94,7 +99,7 @@ def reduce_rows(a, out):
             out[j] += a[r, j]
 
 
-@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[1]"},
+@builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[1]"},
           cycles=lambda a, spec, dtype: cost.elementwise_cycles(a, spec, dtype))
 def dot(a, b, out):
     """out[0] = sum(a * b): one row of a matrix-vector product."""
@@ -103,7 +108,7 @@ def dot(a, b, out):
         out[0] += a[i] * b[i]
 
 
-@_builtin(inputs={"a": "float32[m,k]", "b": "float32[k,n]"}, outputs={"out": "float32[m,n]"},
+@builtin(inputs={"a": "float32[m,k]", "b": "float32[k,n]"}, outputs={"out": "float32[m,n]"},
           cycles=lambda m, k, n, spec: cost.amp_cycles(m, k, n, spec, np.float32))
 def matmul_partial(a, b, out):
     """out = a @ b for one block, at the AMP unit's float32 rate.
@@ -122,7 +127,7 @@ def matmul_partial(a, b, out):
                     out[i, j] += a[i, p] * b[p, j]
 
 
-@_builtin(inputs={"a": "float16[m,k]", "b": "float16[k,n]"}, outputs={"out": "float32[m,n]"},
+@builtin(inputs={"a": "float16[m,k]", "b": "float16[k,n]"}, outputs={"out": "float32[m,n]"},
           cycles=lambda m, k, n, spec: cost.amp_cycles(m, k, n, spec, np.float16))
 def matmul_partial_half(a, b, out):
     """out = a @ b from float16 inputs with float32 accumulation (AMP FP16.32)."""

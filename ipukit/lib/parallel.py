@@ -22,18 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import cost
-from .codelets import matmul_partial, reduce_rows, sub
+from .codelets import builtin, matmul_partial, reduce_rows, sub
 from .collectives import ALL_REDUCE_METHODS, add_elementwise, all_reduce
 from ..core.errors import HostTransferError, MappingError
 from ..core.programs import Execute, Sequence
-from ..core.codelet import Codelet
 
 
-def _builtin(**kwargs):
-    return lambda fn: Codelet(fn, builtin=True, **kwargs)
-
-
-@_builtin(inputs={"grad": "T[n]"}, inouts={"weights": "T[n]"},
+@builtin(inputs={"grad": "T[n]"}, inouts={"weights": "T[n]"},
           cycles=lambda weights, spec, dtype: cost.elementwise_cycles(weights, spec, dtype))
 def sgd_update(grad, weights, rate):
     """weights -= rate * grad: one step of stochastic gradient descent."""
@@ -46,7 +41,7 @@ def _dense_cycles(m, k, n, relu, spec):
     return cost.amp_cycles(m, k, n, spec, np.float32) + (relu_cycles if relu else 0)
 
 
-@_builtin(inputs={"a": "float32[m,k]", "w": "float32[k,n]"}, outputs={"out": "float32[m,n]"},
+@builtin(inputs={"a": "float32[m,k]", "w": "float32[k,n]"}, outputs={"out": "float32[m,n]"},
           cycles=_dense_cycles)
 def dense(a, w, out, relu):
     """out = a @ w, then max(out, 0) if ``relu``: one block of a dense layer."""
