@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import cost
+from .core.intervals import split_ranges
 from .lib.codelets import builtin, fill, reduce_rows
 from .core.programs import Execute, Sequence
 from .core.tensor import Tensor
@@ -220,7 +221,7 @@ def block_sparse_matmul(g, mask, block_size: int, n: int, placement: str = "bala
     nnz = int(mask.sum())
     row_start = np.concatenate(([0], np.cumsum(mask.sum(axis=1))))
     cols = np.nonzero(mask)[1]
-    panels = _bounds(n, min(spec.workers_per_tile, n))
+    panels = split_ranges(n, min(spec.workers_per_tile, n))
     pieces, home = _place(mask, row_start, tiles, placement)
     pieces_per_row = np.bincount([p.row for p in pieces], minlength=mb)
     split = set(np.flatnonzero(pieces_per_row > 1).tolist())
@@ -268,13 +269,6 @@ def block_sparse_matmul(g, mask, block_size: int, n: int, placement: str = "bala
                              out=out_store[i * bs * n + bs * c0:i * bs * n + bs * c1])
         steps.append(Execute(reduction))
     return BlockSparseMatmul(g, mask, bs, int(n), placement, values, b, out, pieces, home, Sequence(*steps))
-
-
-def _bounds(size: int, parts: int) -> list:
-    """``parts`` near-equal ``(start, stop)`` ranges of ``range(size)``, the bigger ones first."""
-    base, extra = divmod(size, parts)
-    edges = np.concatenate(([0], np.cumsum(base + (np.arange(parts) < extra))))
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 
 def _list(ks) -> str:

@@ -101,3 +101,13 @@ def test_self_overlap_against_brute_force(a):
     assert (got is None) == (not pairs)
     if got:
         assert got in pairs or got[::-1] in pairs
+
+
+@given(st.integers(0, 500), st.integers(1, 40))
+def test_near_equal_split(size, parts):
+    from ipukit.core.intervals import split_bounds, split_ranges
+    b = split_bounds(size, parts)
+    sizes = np.diff(b)
+    assert b[0] == 0 and b[-1] == size and len(sizes) == parts
+    assert sizes.max() - sizes.min() <= 1 and list(sizes) == sorted(sizes, reverse=True)
+    assert split_ranges(size, parts) == list(zip(b[:-1].tolist(), b[1:].tolist()))

@@ -13,14 +13,8 @@ import numpy as np
 from ..core.errors import MappingError
 from ..core.intervals import id_runs
 from ..core.programs import Copy
+from ..core.intervals import split_bounds
 from ..core.tensor import Tensor, concat
-
-
-def split_bounds(size: int, parts: int) -> np.ndarray:
-    """``parts + 1`` boundaries cutting ``size`` into near-equal parts, the bigger ones first."""
-    base, extra = divmod(int(size), int(parts))
-    sizes = base + (np.arange(parts) < extra)
-    return np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
 
 
 def grain_bounds(size: int, parts: int, grain: int) -> np.ndarray:
