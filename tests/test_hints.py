@@ -126,6 +126,15 @@ def test_each_failed_check_reveals_one_more_level(tmp_path, monkeypatch, capsys)
     assert X.hints_shown(X.resolve_target(str(tmp_path)), "ex01_2") == 0
 
 
+@pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="no solutions/ in this copy of the course")
+def test_checking_the_solutions_leaves_no_hint_state(monkeypatch):
+    monkeypatch.setattr(grade, "run_exercise", _fake_run("failed"))
+    before = (ROOT / "solutions" / X.HINTS_FILE).exists()
+    result = check("ex01_1", target="solutions", strict=False, show=False)
+    assert result.hints == TABLE["ex01_1"].hints[:1]
+    assert (ROOT / "solutions" / X.HINTS_FILE).exists() == before
+
+
 def test_the_grader_json_says_how_many_levels_were_shown(tmp_path):
     target = X.resolve_target(str(tmp_path))
     (tmp_path / X.HINTS_FILE).write_text(json.dumps({"ex01_1": 2, "ex01_2": "x"}))

@@ -147,7 +147,7 @@ def check(exercise_id: str, target=None, timeout: float = 60.0, strict: bool | N
     ex = table[exercise_id]
     tgt = X.resolve_target(target)
     r = run_exercise(ex, tgt, timeout)
-    shown = X.reveal_hint(tgt, ex) if r.status in _HINT_AFTER else 0
+    shown = X.reveal_hint(tgt, ex, save=not tgt.is_solutions) if r.status in _HINT_AFTER else 0
     result = CheckResult(ex.id, ex.title, r.status, r.points, ex.points, r.message, r.costs,
                          tuple(ex.hints[:shown]), tgt.label, len(ex.hints))
     if show:
