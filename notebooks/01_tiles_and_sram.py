@@ -63,7 +63,9 @@ print(SPEC.describe())
 #
 # A tile is a small processor with its SRAM right next to it. On a GC2 every tile reads its
 # SRAM in 6 cycles, whatever the other tiles are doing, at 16 bytes per cycle (Jia et al.,
-# 2019). That is the point of the design: memory this close is fast and predictable. The price
+# 2019): 16 B × 1216 tiles × 1.6 GHz = 31.1 TB/s for the chip, the figure ipukit uses (Graphcore
+# publishes 45 TB/s for the GC2 and 47.5 TB/s for the GC200, counted in a way our sources do not
+# give). That is the point of the design: memory this close is fast and predictable. The price
 # is size: 256 KiB per tile.
 #
 # A tile runs six *worker* threads (plus a supervisor that starts them). They share one
