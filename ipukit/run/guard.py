@@ -6,10 +6,15 @@ escapes the check made when the codelet is defined.  So the bytes of a learner
 group's input fields are saved before the group runs and compared after; a
 change is reported naming vertex, field and element.  Bytes that a vertex also
 writes through one of its output fields (``add(a=x, out=x)``) are not checked.
-Built-in codelets are trusted and not checked.
+Built-in codelets are trusted and not checked, and so is a codelet whose source
+shows that it cannot write an input (:func:`needs_guard`): saving and comparing
+the inputs would triple the memory traffic of a simple elementwise codelet.
 """
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 from dataclasses import dataclass
 
 import numba
@@ -42,6 +47,68 @@ class InputGuard:
         row, col = int(self.row[r]), int(self.col[r])
         byte = int(self.starts[r]) + k - int(self.offsets[r])
         return row, col, (byte - int(group.table[row, col, 0])) // group.dtypes[col].itemsize
+
+
+_MEASURES = {"size", "shape", "ndim", "dtype", "itemsize", "nbytes"}
+
+
+def needs_guard(group) -> bool:
+    """False only when the codelet's source shows that no input field can be written: every use
+    of an input is a read of one element (``a[i]`` of a 1-D field, ``a[i, j]`` of a 2-D one, with
+    indices that are names, numbers or arithmetic on them) or a measure (``a.size``, ``a.shape``,
+    ``len(a)``...), and the name is never rebound.  Anything else (a slice, a view, passing the
+    array on, ``b = a``) may write through another name, so the group's inputs are checked."""
+    fields = group.codelet.fields
+    ndim = {f.name: int(group.ndims[j]) for j, f in enumerate(fields) if not f.writes}
+    if not ndim:
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(group.codelet.fn)))
+    except (OSError, TypeError, SyntaxError):
+        return True
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "slice":
+            return True           # a slice object kept in a name could index a view
+        if isinstance(node, ast.Name) and node.id in ndim and not _only_read(node, parents, ndim[node.id]):
+            return True
+    return False
+
+
+def _only_read(name, parents, ndim) -> bool:
+    parent = parents.get(name)
+    if isinstance(name.ctx, ast.Store) or isinstance(name.ctx, ast.Del):
+        return False
+    if isinstance(parent, ast.Attribute) and parent.value is name:
+        return parent.attr in _MEASURES
+    if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "len":
+        return name in parent.args and len(parent.args) == 1
+    if isinstance(parent, ast.Subscript) and parent.value is name and isinstance(parent.ctx, ast.Load):
+        index = parent.slice
+        elements = index.elts if isinstance(index, ast.Tuple) else [index]
+        return len(elements) == ndim and all(_scalar_index(e) for e in elements)
+    return False
+
+
+def _scalar_index(node) -> bool:
+    """An index that gives one element: names, integers, arithmetic, ``int(...)`` and the like,
+    and subscripts of them."""
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    if isinstance(node, ast.BinOp):
+        return _scalar_index(node.left) and _scalar_index(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return _scalar_index(node.operand)
+    if isinstance(node, ast.Subscript):          # idx[i]: an element of another array
+        return isinstance(node.slice, (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _NUMBER_CALLS:
+        return not node.keywords and all(_scalar_index(a) for a in node.args)
+    return False
+
+
+_NUMBER_CALLS = {"int", "min", "max", "abs", "len"}
 
 
 def input_guard(group) -> InputGuard:

@@ -41,7 +41,7 @@ from .. import _env
 from ..core import loops
 from ..core.errors import CodeletError
 from . import reference
-from .guard import input_guard
+from .guard import input_guard, needs_guard
 
 _announced = False
 
@@ -188,7 +188,7 @@ def make_driver(group):
     what = f"codelet '{codelet.name}'" if not codelet.builtin else "the built-in codelets"
     with event.install_listener("numba:compile", _CompileNotice(what)):
         _warm_up(made.sequential, group)
-        _warm_up(made.parallel, group)
+        _warm_up(made.parallel, group, np.zeros(1, np.uint8) if made.catches else None)
     drivers[key] = made
     return made
 
@@ -226,13 +226,14 @@ def _cached_driver(group):
     return Drivers(module.drive, module.drive_seq, catches=False)
 
 
-def _warm_up(drive, group) -> None:
-    """Compile now (on an empty table), so errors show when the engine is built."""
+def _warm_up(drive, group, where=None) -> None:
+    """Compile now (on an empty table, with ``where`` typed as in a run: one int64, or one
+    byte a vertex for a learner's parallel driver), so errors show when the engine is built."""
     nf = group.table.shape[1]
     try:
         drive(np.zeros(8, np.uint8), np.zeros((0, nf, group.table.shape[2]), np.int64),
               np.zeros((0, group.sf.shape[1])), np.zeros((0, group.si.shape[1]), np.int64),
-              np.zeros(1, np.int64))
+              np.zeros(1, np.int64) if where is None else where)
     except Exception as e:
         if type(e).__module__.startswith("numba"):
             raise CodeletError(
@@ -360,7 +361,8 @@ class NumbaExecutor:
     def prepare(self, groups) -> None:
         for g in groups:
             g.driver = make_driver(g)
-            g.guard = input_guard(g) if g.driver is not None and not g.codelet.builtin else None
+            learner = g.driver is not None and not g.codelet.builtin
+            g.guard = input_guard(g) if learner and needs_guard(g) else None
             g.choice = _Choice(g, self.threads)
 
     def copy_runs(self, src, dst, nbytes) -> None:
@@ -371,7 +373,7 @@ class NumbaExecutor:
     def run_group(self, group) -> None:
         if group.driver is None:
             reference.run_group(self.mem, group)
-        elif group.guard is None:
+        elif group.codelet.builtin:
             self._timed(group)
         else:
             self._run_learner(group)
@@ -421,6 +423,10 @@ class NumbaExecutor:
 
     def _run_learner(self, group) -> None:
         """A learner's group: interruptible, and its inputs must come out unchanged (ipukit.run.guard)."""
+        if group.guard is None:          # it cannot write an input (ipukit.run.guard.needs_guard)
+            with loops.interruptible():
+                self._timed(group)
+            return
         saved = group.guard.save(self.mem)
         with loops.interruptible():
             self._timed(group)
