@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..lib import codelets as C
-from ..core.programs import Execute, Sequence
-from ..core.tensor import Tensor
+from ..core.programs import Copy, Execute, Sequence
+from ..core.tensor import Tensor, concat
 from .codelets import reduce_partials_half
 from .layout import map_segments
 from .planner import Geometry, MatmulPlan, plan_matmul
@@ -52,7 +52,7 @@ def _check_operands(a, b, name):
 
 
 def matmul(g, a: Tensor, b: Tensor, name: str = "matmul", plan: MatmulPlan | None = None,
-           available_memory_proportion: float = 0.6):
+           available_memory_proportion: float = 0.6, rearrange: bool = False):
     """``a @ b`` as NumPy's ``matmul`` computes it; returns ``(out, program)``.
 
     ``a`` (M x K) and ``b`` (K x N) may also be batches (B x M x K) and (B x K x N);
@@ -61,6 +61,13 @@ def matmul(g, a: Tensor, b: Tensor, name: str = "matmul", plan: MatmulPlan | Non
     a float32 result; float16 inputs are multiplied in float32 (AMP FP16.32) and
     the result is rounded to float16.  ``plan`` defaults to
     ``plan_matmul(g.spec, M, K, N, ...)``.
+
+    ``rearrange=True``: an operand that is not where the plan wants it (mapped
+    linearly, say) is first copied, in one superstep, into the layout of
+    :func:`create_matmul_inputs`; the copy's exchange moves only the elements
+    whose tile changes, as contiguous runs, and the partial products then read
+    their blocks in place.  Without it the vertex fields gather their blocks
+    straight from wherever they are.  (Not for a 2-D operand shared by a batch.)
     """
     _check_operands(a, b, name)
     if a.ndim == 3 and b.ndim == 2:       # a batch of rows times one matrix: one big matmul
@@ -83,12 +90,35 @@ def matmul(g, a: Tensor, b: Tensor, name: str = "matmul", plan: MatmulPlan | Non
     if plan.spec != g.spec:
         raise ValueError(f"{name}: the plan was made for {plan.spec.describe()}, the graph is for "
                          f"{g.spec.describe()}")
+    before = None
+    if rearrange and (batch == 1 or (a.ndim == 3 and b.ndim == 3)):
+        a3, b3, before = _rearranged(g, plan, a3, b3, name)
     out, prog = _build(g, plan, a3, b3, name)
+    if before is not None:
+        prog = Sequence(before, prog)
     if not batched:
         view = out.reshape(m, n)
         view.name = out.name
         out = view
     return out, prog
+
+
+def _rearranged(g, plan, a3: Tensor, b3: Tensor, name: str):
+    """``(a, b, copy)``: the operands in the plan's layout and one Copy that puts them there
+    (None when both already are)."""
+    ap, bp = create_matmul_inputs(g, plan.m, plan.k, plan.n, plan=plan, batch=plan.batch, name=f"{name}/arranged")
+    src, dst = [], []
+    out = []
+    for t, planned in ((a3, ap), (b3, bp)):
+        if np.array_equal(g.element_tiles(t), g.element_tiles(planned)):
+            out.append(t)                  # already where the plan wants it: read in place
+        else:
+            src.append(t.flatten())
+            dst.append(planned.flatten())
+            out.append(planned)
+    if not src:
+        return a3, b3, None
+    return out[0], out[1], Copy(concat(src), concat(dst))
 
 
 def _broadcast_batch(t: Tensor, batch: int) -> Tensor:
