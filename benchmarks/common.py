@@ -19,8 +19,10 @@ def best_of(fn, repeats=3):
     return min(times)
 
 
-def small_vertices_graph(spec, vertices_per_tile=6, n=64, repeats=1000):
-    """``vertices_per_tile`` add-vertices of ``n`` floats on every tile, under Repeat."""
+def small_vertices_graph(spec, vertices_per_tile=6, n=64, repeats=1000, codelet=None):
+    """``vertices_per_tile`` add-vertices of ``n`` floats on every tile, under Repeat
+    (``codelet``: the built-in ``add`` unless given, e.g. a learner's add)."""
+    codelet = codelet or C.add
     g = ipukit.Graph(spec)
     total = spec.total_tiles * vertices_per_tile * n
     a, b, c = (g.add_variable(total, name=name) for name in "abc")
@@ -29,7 +31,7 @@ def small_vertices_graph(spec, vertices_per_tile=6, n=64, repeats=1000):
     cs = g.add_compute_set("add")
     for v in range(spec.total_tiles * vertices_per_tile):
         part = slice(v * n, (v + 1) * n)
-        g.add_vertex(cs, C.add, tile=v // vertices_per_tile, a=a[part], b=b[part], out=c[part])
+        g.add_vertex(cs, codelet, tile=v // vertices_per_tile, a=a[part], b=b[part], out=c[part])
     return g, (a, b, c), ipukit.Repeat(repeats, ipukit.Execute(cs))
 
 
@@ -61,3 +63,10 @@ def blocked_matmul_graph(spec, m, k, n, splits):
     for row in range(m):
         g.add_vertex(reduce, C.reduce_rows, tile=int(c_tiles[row]), a=partials[:, row, :], out=c[row])
     return g, (a, b, c), ipukit.Sequence(ipukit.Execute(mult), ipukit.Execute(reduce))
+
+
+@ipukit.codelet(inputs={"a": "float32[n]", "b": "float32[n]"}, outputs={"out": "float32[n]"})
+def learner_add(a, b, out):
+    """The add as a learner writes it: a loop over the elements."""
+    for i in range(out.size):
+        out[i] = a[i] + b[i]
