@@ -23,16 +23,19 @@ def compute_phase_cycles(vertices, workers=6):
     estimate in worker cycles.  Return the length of the compute phase in tile
     cycles, as ipukit's profile reports it:
 
-    - on each tile, the vertices are dealt to its ``workers`` worker threads
-      round-robin, in the order they were added (the 1st, 7th, 13th vertex of
-      a tile go to worker 0, the 2nd, 8th... to worker 1, with 6 workers);
+    - on each tile, the supervisor starts the vertices in the order they were
+      added, each on the worker that becomes free first (the lowest-numbered
+      worker if several are free): six equal vertices go to workers 0 to 5 and
+      a 7th to worker 0 again, but after a long vertex on worker 0 the next
+      vertices go to the other workers while it is busy;
     - the workers share one pipeline, each issuing an instruction every
-      ``workers`` cycles, so a tile is busy for ``workers`` x the summed cycles
-      of its busiest worker;
+      ``workers`` cycles, so a tile is busy for ``workers`` x the time (in
+      worker cycles) its last worker finishes;
     - the phase lasts as long as its slowest tile.  No vertices: 0 cycles.
 
-    About 6 lines.  Useful: a dict counting the vertices seen on each tile so
-    far, another summing the cycles of each ``(tile, worker)``, and ``max``.
+    About 6 lines.  Useful: a dict giving each tile a list of when each of its
+    workers becomes free (``[0] * workers`` to start), ``min``, ``list.index``
+    and ``max``.
     """
     raise NotImplementedError("Exercise 02.1: return the compute phase's cycles for these (tile, cycles) vertices")
 

@@ -16,17 +16,16 @@ def compute_phase_cycles(vertices, workers=6):
     """Exercise 02.1: predict how long a compute phase lasts.
 
     ``vertices`` lists ``(tile, cycles)`` in the order the vertices were added.
-    Each tile deals its vertices to its workers round-robin; a tile is busy for
-    ``workers`` x its busiest worker's summed cycles; the phase lasts as long
-    as the slowest tile.
+    Each tile starts its vertices in that order, each on the worker that becomes
+    free first (the lowest-numbered on a tie); a tile is busy for ``workers`` x
+    the time its last worker finishes; the phase lasts as long as the slowest tile.
     """
-    dealt = {}                   # tile -> vertices dealt so far
-    load = {}                    # (tile, worker) -> summed worker cycles
+    free = {}                    # tile -> when each of its workers becomes free (worker cycles)
     for tile, cycles in vertices:
-        worker = dealt.get(tile, 0) % workers
-        dealt[tile] = dealt.get(tile, 0) + 1
-        load[tile, worker] = load.get((tile, worker), 0) + cycles
-    return workers * max(load.values(), default=0)
+        clock = free.setdefault(tile, [0] * workers)
+        worker = clock.index(min(clock))
+        clock[worker] += cycles
+    return workers * max((max(clock) for clock in free.values()), default=0)
 
 
 def sum_without_locks(graph, x, total):

@@ -4,6 +4,8 @@ The formulas are written here from the algorithms, not read off the code: for P
 parts of N float32 elements (4 bytes each), one part per tile,
 
 * ring all-reduce: 2(P-1) supersteps, each tile sends and receives N/P elements in each;
+* direct all-reduce: 2 supersteps (reduce-scatter, all-gather), each tile sends and receives
+  (P-1)N/P elements in each;
 * tree reduce: ceil(log2 P) supersteps; in step k the parts 2^k apart are added, so
   ceil((P - 2^k) / 2^(k+1)) tiles each receive N elements;
 * gather: one superstep, (P-1)N elements into every receiving tile;
@@ -292,7 +294,7 @@ def test_a_one_dimensional_tensor_is_not_parts(spec):
 def test_unknown_method_and_bad_root(spec):
     g = ipukit.Graph(spec)
     parts = C.add_parts(g, 4, 8)
-    with pytest.raises(ValueError, match="unknown method 'butterfly'; choose one of ring, tree, gather"):
+    with pytest.raises(ValueError, match="unknown method 'butterfly'; choose one of direct, ring, tree, gather"):
         C.all_reduce(g, parts, "butterfly")
     with pytest.raises(ValueError, match="root must be the index of a part, 0 to 3; got 4"):
         C.reduce(g, parts, root=4)
@@ -303,3 +305,62 @@ def test_all_to_all_needs_one_block_per_tile(spec):
     blocks = C.add_parts(g, 3, (4, 2))
     with pytest.raises(ValueError, match=r"each row must have 3 blocks.*shape \(4, 2\)"):
         C.all_to_all(g, blocks)
+
+
+# --- the direct all-reduce, reduce-scatter and all-gather ---------------------------------
+def _all_reduce_run(method, p, n, backend="numba", spec=None):
+    g = ipukit.Graph(spec or ipukit.GC2.replace(tiles=p))
+    parts = C.add_parts(g, p, n)
+    totals, prog = C.all_reduce(g, parts, method)
+    x = np.random.default_rng(n + p).standard_normal((p, n)).astype(np.float32)
+    eng = run(g, prog, {parts: x}, backend)
+    np.testing.assert_allclose(eng.read(totals), np.broadcast_to(x.sum(axis=0), (p, n)), rtol=1e-5, atol=1e-5)
+    return eng.profile
+
+
+@pytest.mark.parametrize("n", [1024, 16384])
+def test_direct_all_reduce_beats_ring_and_tree_on_one_chip(n):
+    cycles = {m: _all_reduce_run(m, 16, n).total_cycles for m in ("direct", "ring", "tree")}
+    assert cycles["direct"] < cycles["ring"] and cycles["direct"] < cycles["tree"], cycles
+
+
+@pytest.mark.parametrize("p, n", [(16, 1024), (4, 100), (6, 12)])
+def test_direct_all_reduce_is_two_supersteps_of_p_minus_1_chunks(p, n):
+    profile = _all_reduce_run("direct", p, n, backend="reference")
+    assert profile.num_supersteps == 2
+    chunk = -(-n // p)                                           # the largest of the P chunks
+    for record in executed(profile):
+        sent, received = _sum(record, "sent"), _sum(record, "received")
+        assert received.max() <= (p - 1) * chunk * F32
+        assert sent.max() <= (p - 1) * chunk * F32
+    total = sum(_sum(r, "received").sum() for r in executed(profile))
+    assert total == 2 * (p - 1) * n * F32                        # every chunk in, every sum out
+
+
+def test_all_reduce_is_direct_on_one_chip_and_a_ring_across_chips():
+    assert _all_reduce_run(None, 8, 64).num_supersteps == 2                 # a ring would take 14
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=4, num_ipus=2))
+    parts = C.add_parts(g, 4, 64, tiles=[0, 1, 4, 5])
+    _, prog = C.all_reduce(g, parts)
+    assert Engine(g, prog, backend="reference").run().num_supersteps == 2 * (4 - 1)
+
+
+@pytest.mark.parametrize("backend", ["reference", "numba"])
+@pytest.mark.parametrize("p, shape", [(4, (3, 10)), (5, 7), (3, 2)])
+def test_reduce_scatter_then_all_gather_equal_numpy(backend, p, shape):
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=8))
+    parts = C.add_parts(g, p, shape)
+    pieces, scatter = C.reduce_scatter(g, parts)
+    gathered, gather = C.all_gather(g, pieces)
+    x = np.random.default_rng(p).standard_normal((p, *np.atleast_1d(shape))).astype(np.float32)
+    eng = run(g, ipukit.Sequence(scatter, gather), {parts: x}, backend)
+    total = x.sum(axis=0).reshape(-1)
+    n = total.size
+    bounds = [n * j // p for j in range(p + 1)]                   # one tile per part: contiguous chunks
+    for j in range(p):
+        np.testing.assert_allclose(eng.read(pieces[j]), total[bounds[j]:bounds[j + 1]], rtol=1e-5, atol=1e-6)
+        assert set(g.element_tiles(pieces[j]).tolist()) <= {j}
+    np.testing.assert_allclose(eng.read(gathered), np.broadcast_to(total, (p, n)), rtol=1e-5, atol=1e-6)
+    for i in range(p):
+        assert set(g.element_tiles(gathered[i]).tolist()) == {i}
+    assert eng.profile.num_supersteps == 2

@@ -39,9 +39,80 @@ def test_seventh_vertex_goes_back_to_worker_zero():
     assert vertices(SPEC, [100] * 7).compute_cycles == 6 * 200
 
 
-def test_round_robin_in_order_added():
-    # workers get [50+70, 10, 10, 10, 10, 10]: the busiest sums to 120
-    assert vertices(SPEC, [50, 10, 10, 10, 10, 10, 70]).compute_cycles == 6 * 120
+def test_each_vertex_starts_on_the_next_free_worker():
+    # workers 0-5 take 50, 10, 10, 10, 10, 10; at 10 worker 1 is the first free (lowest index
+    # of the five free then), so the 70 runs there until 80. Round-robin would have put it on
+    # worker 0 (50 + 70 = 120).
+    assert _busy_run([50, 10, 10, 10, 10, 10, 70], "reference").compute_cycles == 6 * 80
+
+
+def _list_scheduling(cycles, workers):
+    """Makespan (worker cycles) by a min-heap of (free at, worker): an independent statement of the rule."""
+    import heapq
+    free = [(0, w) for w in range(workers)]
+    end = 0
+    for c in cycles:
+        at, w = heapq.heappop(free)
+        heapq.heappush(free, (at + c, w))
+        end = max(end, at + c)
+    return end
+
+
+@ipukit.codelet(outputs={"out": "float32[1]"}, cycles=lambda work: work)
+def _busy(out, work):
+    out[0] = work
+
+
+@pytest.mark.parametrize("backend", ["reference", "numba"])
+@pytest.mark.parametrize("seed", range(3))
+def test_uneven_vertices_take_what_list_scheduling_gives(seed, backend):
+    rng = np.random.default_rng(seed)
+    cycles = rng.integers(1, 300, int(rng.integers(7, 40))).tolist()
+    assert _busy_run(cycles, backend).compute_cycles == 6 * _list_scheduling(cycles, 6)
+
+
+def _busy_run(cycles, backend):
+    """The profile of one compute set of ``_busy`` vertices (estimates ``cycles``) on tile 2."""
+    g = ipukit.Graph(SPEC)
+    x = g.add_variable(len(cycles), name="x")
+    g.set_tile_mapping(x, 2)
+    cs = g.add_compute_set("uneven")
+    for i, c in enumerate(cycles):
+        g.add_vertex(cs, _busy, tile=2, out=x[i:i + 1], work=c)
+    eng = Engine(g, Execute(cs), backend=backend)
+    profile = eng.run()
+    assert eng.read(x).tolist() == cycles
+    return profile
+
+
+def test_list_scheduling_and_its_vectorised_twin_agree():
+    rng = np.random.default_rng(7)
+    tiles = rng.integers(0, 5, 300)
+    cycles = rng.integers(1, 100, 300)
+    multi = rng.random(300) < 0.1
+    cycles[tiles == 3] = 40                          # a tile of equal vertices: dealt round-robin
+    multi[tiles == 3] = False
+    loads = cost.worker_loads(SPEC.replace(tiles=5), 5, tiles, cycles, multi)
+    for t in range(5):
+        on = tiles == t
+        ends = np.zeros(6, np.int64)
+        for runs in cost.list_schedule(cycles[on], multi[on], 6):
+            for w, start, length in runs:
+                ends[w] = max(ends[w], start + length)
+        assert loads[t].tolist() == ends.tolist(), t
+        plain = cycles[on][~multi[on]]
+        if not multi[on].any():
+            assert loads[t].max() == _list_scheduling(plain.tolist(), 6)
+
+
+def test_a_multivertex_waits_for_every_worker_then_runs_on_all_six():
+    # two vertices of 10 on workers 0 and 1; the MultiVertex starts at 10 on all six, each for 20
+    ph = cost.compute_phase(SPEC, 1, np.zeros(3, np.int64), np.array([10, 10, 20]),
+                            multi=np.array([False, False, True]))
+    assert ph.cycles == 6 * (10 + 20)
+    after = cost.worker_loads(SPEC, 1, np.zeros(4, np.int64), np.array([20, 5, 5, 5]),
+                              np.array([True, False, False, False]))
+    assert after.tolist() == [[25, 25, 25, 20, 20, 20]]
 
 
 def test_the_slowest_tile_sets_the_phase():

@@ -52,9 +52,10 @@ class ComputePlan:
     gather_run: Plan            # the part of it the emulator really copies (see plan_compute_set)
     scatter: Plan               # write-backs after compute
     vertex_tiles: np.ndarray
-    vertex_cycles: np.ndarray
+    vertex_cycles: np.ndarray   # per vertex, worker cycles (a MultiVertex: each worker's share)
     buffer_bytes: np.ndarray    # (tiles,) exchange-buffer bytes this compute set needs
     phases: list = field(default_factory=list)
+    vertex_multi: np.ndarray | None = None   # per vertex: a MultiVertex (run by all the tile's workers)
 
 
 
@@ -148,8 +149,9 @@ def plan_compute_set(graph, cs, layout, buffer_base) -> ComputePlan:
     dims = np.ones((n_inst, MAX_NDIM), np.int64)
     for i, shape in enumerate(inst_shape):
         dims[i, :len(shape)] = shape
-    groups = _make_groups(verts, offset, inst_n, dims)
-    plan = ComputePlan(cs, groups, gather, gather_run, scatter, vtiles, cycles, buffer_bytes)
+    groups = _make_groups(verts, offset, inst_n, dims, spec.workers_per_tile)
+    multi = np.fromiter((v.codelet.multi for v in verts), bool, len(verts))
+    plan = ComputePlan(cs, groups, gather, gather_run, scatter, vtiles, cycles, buffer_bytes, vertex_multi=multi)
     plan.phases = _execute_phases(spec, num_tiles, plan)
     return plan
 
@@ -176,7 +178,7 @@ def _execute_phases(spec, num_tiles, plan: ComputePlan) -> list:
     if ex_in:
         phases += [cost.sync_phase(spec, ex_in.ipus), ex_in]
     local = local_bytes(plan.gather, num_tiles) + local_bytes(plan.scatter, num_tiles)
-    comp = cost.compute_phase(spec, num_tiles, plan.vertex_tiles, plan.vertex_cycles, local)
+    comp = cost.compute_phase(spec, num_tiles, plan.vertex_tiles, plan.vertex_cycles, local, plan.vertex_multi)
     phases += [cost.sync_phase(spec, comp.ipus), comp]
     ex_out = cost.exchange_phase(spec, num_tiles, plan.scatter)
     if ex_out:
@@ -184,7 +186,9 @@ def _execute_phases(spec, num_tiles, plan: ComputePlan) -> list:
     return phases
 
 
-def _make_groups(verts, offset, inst_n, dims) -> list:
+def _make_groups(verts, offset, inst_n, dims, workers) -> list:
+    """The vertices grouped for the executors; a MultiVertex gets one row per worker,
+    whose ``worker`` and ``workers`` scalars say which share that call does."""
     keys = {}
     first_inst = 0
     for vi, v in enumerate(verts):
@@ -192,18 +196,20 @@ def _make_groups(verts, offset, inst_n, dims) -> list:
         nf = len(c.fields)
         dtypes = tuple(v.tensors[f.name].dtype for f in c.fields)
         ndims = tuple(max(1, v.tensors[f.name].ndim) for f in c.fields)
-        kinds = tuple("b" if isinstance(v.scalars[s], bool) else "i" if isinstance(v.scalars[s], int)
-                      else "f" for s in c.scalars)
+        kinds = tuple("i" if s not in v.scalars else "b" if isinstance(v.scalars[s], bool)
+                      else "i" if isinstance(v.scalars[s], int) else "f" for s in c.scalars)
         keys.setdefault((id(c), dtypes, ndims, kinds), []).append((vi, first_inst))
         first_inst += nf
     groups = []
     for (_, dtypes, ndims, kinds), members in keys.items():
         c = verts[members[0][0]].codelet
         nf = len(c.fields)
-        vis = np.array([m[0] for m in members], np.int64)
-        firsts = np.array([m[1] for m in members], np.int64)
+        shares = workers if c.multi else 1
+        vis = np.repeat(np.array([m[0] for m in members], np.int64), shares)
+        firsts = np.repeat(np.array([m[1] for m in members], np.int64), shares)
+        share = np.tile(np.arange(shares), len(members))
         inst = firsts[:, None] + np.arange(nf)[None, :]              # (vertices, fields)
-        table = np.empty((len(members), nf, 2 + MAX_NDIM), np.int64)
+        table = np.empty((len(vis), nf, 2 + MAX_NDIM), np.int64)
         table[:, :, 0] = offset[inst]
         table[:, :, 1] = inst_n[inst]
         table[:, :, 2:] = dims[inst]
@@ -215,12 +221,13 @@ def _make_groups(verts, offset, inst_n, dims) -> list:
             else:
                 slots.append((k, nis))
                 nis += 1
-        sf = np.zeros((len(members), max(nfs, 1)), np.float64)
-        si = np.zeros((len(members), max(nis, 1)), np.int64)
+        sf = np.zeros((len(vis), max(nfs, 1)), np.float64)
+        si = np.zeros((len(vis), max(nis, 1)), np.int64)
         for row, vi in enumerate(vis):
             v = verts[vi]
+            given = v.scalars | ({"worker": int(share[row]), "workers": workers} if c.multi else {})
             for s, (k, col) in zip(c.scalars, slots):
-                (sf if k == "f" else si)[row, col] = v.scalars[s]
+                (sf if k == "f" else si)[row, col] = given[s]
         groups.append(Group(c, [verts[i] for i in vis], dtypes, ndims, tuple(slots), table, sf, si))
     return groups
 
@@ -259,16 +266,14 @@ def _check_conflicts(graph, cs, p, inst_v, inst_reads, inst_writes, inst_field):
 def worker_schedule(plan, spec, tile: int) -> list:
     """``(worker, start, length, vertex)`` in tile cycles for every vertex on ``tile``, in order.
 
-    Vertices go to the six workers round-robin in the order they were added;
-    the pictures and the trace export draw this schedule.
+    Each vertex starts on the next free worker (:func:`ipukit.cost.list_schedule`);
+    a MultiVertex appears once per worker.  The pictures and the trace export draw
+    this schedule.
     """
     w = spec.workers_per_tile
     on_tile = np.flatnonzero(plan.vertex_tiles == tile)
-    clock = np.zeros(w, np.int64)
-    out = []
-    for rank, v in enumerate(on_tile):
-        worker = rank % w
-        length = w * int(plan.vertex_cycles[v])
-        out.append((worker, int(clock[worker]), length, plan.compute_set.vertices[v]))
-        clock[worker] += length
-    return out
+    multi = plan.vertex_multi[on_tile] if plan.vertex_multi is not None else None
+    shares = cost.list_schedule(plan.vertex_cycles[on_tile], multi, w)
+    vertices = plan.compute_set.vertices
+    return [(worker, w * start, w * length, vertices[v])
+            for v, runs in zip(on_tile, shares, strict=True) for worker, start, length in runs]

@@ -16,6 +16,18 @@ Field specs are short strings that say what a field may be connected to::
 Dimension names bind across fields, so ``a: "T[n]"``, ``b: "T[n]"`` demands
 equal lengths.  ``cycles`` is the author's estimate of one vertex's cycles on
 one worker, as ``graph.setPerfEstimate`` / PopLibs cycle estimators give it.
+
+``multi=True`` makes a MultiVertex, as Poplar's ``MultiVertex``: one vertex run by
+all the tile's workers at once.  The function then takes two more parameters,
+``worker`` (0 to workers-1) and ``workers`` (the count), which the engine fills in;
+each call does its share (e.g. every ``workers``-th vector from ``worker``), and
+``cycles`` is one worker's share (it may ask for ``workers``)::
+
+    @ipukit.codelet(inputs={"a": "float32[n]"}, outputs={"out": "float32[n]"}, multi=True,
+                    cycles=lambda out, workers: 10 + -(-out // workers))
+    def double(a, out, worker, workers):
+        for i in range(worker, out.size, workers):
+            out[i] = 2 * a[i]
 """
 from __future__ import annotations
 
@@ -32,6 +44,7 @@ from .tensor import IPU_DTYPES, Tensor
 
 _DTYPE_NAMES = {str(d): d for d in IPU_DTYPES} | {"half": np.dtype("float16")}
 _MAX_NDIM = 4
+WORKER_PARAMS = ("worker", "workers")       # filled in by the engine for a MultiVertex
 
 
 @dataclass(frozen=True)
@@ -92,13 +105,20 @@ class Codelet:
     """
 
     def __init__(self, fn, inputs=(), outputs=(), inouts=(), cycles=None,
-                 name=None, jit=True, builtin=False):
+                 name=None, jit=True, builtin=False, multi=False):
         self.fn = fn
         self.name = name or fn.__name__
         self.jit = jit
         self.builtin = builtin
         self.cycles = cycles
+        self.multi = bool(multi)
         params = _plain_parameters(fn)
+        if self.multi:
+            lacking = [p for p in WORKER_PARAMS if p not in params]
+            if lacking:
+                raise ValueError(f"codelet {self.name}: a MultiVertex (multi=True) takes the parameters "
+                                 f"'worker' and 'workers', which the engine fills in; add "
+                                 f"{' and '.join(repr(p) for p in lacking)} to {fn.__name__}({', '.join(params)})")
         declared = {}
         for kind, group in (("in", inputs), ("out", outputs), ("inout", inouts)):
             items = group.items() if isinstance(group, dict) else ((n, None) for n in _names(group))
@@ -108,6 +128,9 @@ class Codelet:
                 if field_name not in params:
                     raise ValueError(f"codelet {self.name}: field '{field_name}' is not a parameter of "
                                      f"{fn.__name__}({', '.join(params)})")
+                if self.multi and field_name in WORKER_PARAMS:
+                    raise ValueError(f"codelet {self.name}: '{field_name}' is the worker id or count of a "
+                                     "MultiVertex, given by the engine; it cannot be a field")
                 declared[field_name] = parse_field_spec(field_name, kind, text)
         self.params = params                                         # in call order
         self.fields = tuple(declared[p] for p in params if p in declared)
@@ -135,7 +158,8 @@ class Codelet:
         if not callable(self.cycles):
             raise TypeError(f"codelet {self.name}: cycles must be a number or a function, "
                             f"got {type(self.cycles).__name__}")
-        known = [f.name for f in self.fields] + list(self.dims) + list(self.scalars) + ["spec", "dtype"]
+        known = ([f.name for f in self.fields] + list(self.dims) + list(self.given_scalars) + ["spec", "dtype"]
+                 + ["workers"] * self.multi)
         sig = inspect.signature(self.cycles)
         if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             return tuple(known)
@@ -146,14 +170,23 @@ class Codelet:
                                  f"only be given: {', '.join(known)} (field names give element counts)")
         return wanted
 
+    @property
+    def given_scalars(self) -> tuple:
+        """The scalar parameters ``add_vertex`` takes (a MultiVertex's worker id and count are not)."""
+        return tuple(s for s in self.scalars if not (self.multi and s in WORKER_PARAMS))
+
     def estimate(self, counts: dict, dims: dict, scalars: dict, spec, dtype) -> int:
-        """Cycles of one vertex on one worker (memoised on the arguments it uses)."""
+        """Cycles of one vertex on one worker (memoised on the arguments it uses).
+
+        For a MultiVertex: of each worker's share (all the workers run one).
+        """
         if self.cycles is None:
             from .cost import default_vertex_cycles
-            return default_vertex_cycles(sum(counts.values()))
+            total = sum(counts.values())
+            return default_vertex_cycles(-(-total // spec.workers_per_tile) if self.multi else total)
         if not callable(self.cycles):
             return int(self.cycles)
-        pool = {**counts, **dims, **scalars, "spec": spec, "dtype": dtype}
+        pool = {**counts, **dims, **scalars, "spec": spec, "dtype": dtype, "workers": spec.workers_per_tile}
         args = tuple(pool[n] for n in self._cycle_names)
         cycles = self._estimates.get(args)
         if cycles is None:
@@ -171,7 +204,11 @@ class Codelet:
 
         ``where`` names the vertex for error messages.
         """
-        missing = [p for p in self.params if p not in values]
+        given = [p for p in WORKER_PARAMS if self.multi and p in values]
+        if given:
+            raise VertexFieldError(f"{where}: '{given[0]}' of MultiVertex codelet {self.name} is filled in by "
+                                   "the engine (each worker's call gets its own); do not pass it to add_vertex")
+        missing = [p for p in self.params if p not in values and not (self.multi and p in WORKER_PARAMS)]
         unknown = [k for k in values if k not in self.params]
         if missing or unknown:
             parts = []
@@ -218,7 +255,7 @@ class Codelet:
                                 "them equal")
             tensors[f.name] = t
         scalars = {}
-        for s in self.scalars:
+        for s in self.given_scalars:
             v = values[s]
             if isinstance(v, Tensor):
                 raise VertexFieldError(f"{where}: '{s}' is a scalar parameter of codelet {self.name}, "
@@ -260,8 +297,10 @@ class Codelet:
         return self._python
 
 
-def codelet(fn=None, *, inputs=(), outputs=(), inouts=(), cycles=None, name=None, jit=True):
+def codelet(fn=None, *, inputs=(), outputs=(), inouts=(), cycles=None, name=None, jit=True, multi=False):
     """Turn a plain function over arrays into a vertex type (a Poplar codelet).
+
+    ``multi=True``: a MultiVertex, run by all the tile's workers (see the module docstring).
 
     Example::
 
@@ -273,7 +312,7 @@ def codelet(fn=None, *, inputs=(), outputs=(), inouts=(), cycles=None, name=None
     """
     def wrap(f):
         return Codelet(f, inputs=inputs, outputs=outputs, inouts=inouts, cycles=cycles,
-                       name=name, jit=jit)
+                       name=name, jit=jit, multi=multi)
     return wrap if fn is None else wrap(fn)
 
 

@@ -6,9 +6,15 @@ source; ASSUMPTION marks a number chosen where nothing is published.
 Compute.  A tile has 6 worker contexts that share one pipeline round-robin
 (ASM §4.2; COOK "scheduling-multiple-workers-per-tile"): each worker issues one
 instruction every 6 tile cycles, so a lone worker runs at 1/6 of the tile's
-speed.  A vertex's estimate counts *worker* cycles (instructions).  Vertices go
-to workers round-robin in the order they were added; the tile is busy for
-6 x the largest per-worker sum; the compute phase lasts as long as the slowest tile.
+speed.  A vertex's estimate counts *worker* cycles (instructions).  The
+supervisor starts the vertices in the order they were added, each on the next
+worker to become free (the lowest-numbered on a tie): list scheduling, which is
+round-robin (k mod 6) only when the vertices are equal.  A MultiVertex runs on
+all six workers, each running its share for the vertex's estimate (ASM ch. 4;
+Poplar user guide, MultiVertex); ASSUMPTION: it starts when every worker is free
+(when a worker that is still busy would start its share is not published).  The tile
+is busy for 6 x its latest worker finish; the compute phase lasts as long as the
+slowest tile.
 
 Exchange.  Each tile sends and receives at ``exchange_bytes_per_cycle``
 (4 B/cycle), both at once; a value broadcast to many tiles is sent once.  A
@@ -92,26 +98,78 @@ class Phase:
     ipus: int = 1                              # how many IPUs the phase involves
 
 
-def worker_loads(spec, num_tiles: int, tiles: np.ndarray, cycles: np.ndarray) -> np.ndarray:
-    """(tiles, workers) summed vertex cycles, vertices dealt round-robin per tile."""
+def list_schedule(cycles, multi=None, workers: int = 6) -> list:
+    """One tile's schedule, in worker cycles: per vertex, a list of ``(worker, start, length)``.
+
+    The plain statement of the rule (:func:`worker_loads` is its vectorised twin):
+    vertices start in order, each on the worker that becomes free first (lowest
+    index on a tie); a MultiVertex waits until all workers are free, then runs its
+    estimate on each of them.
+    """
+    clock = [0] * workers
+    out = []
+    for k, c in enumerate(cycles):
+        c = int(c)
+        if multi is not None and multi[k]:
+            start = max(clock)
+            out.append([(w, start, c) for w in range(workers)])
+            clock = [start + c] * workers
+        else:
+            w = clock.index(min(clock))
+            out.append([(w, clock[w], c)])
+            clock[w] += c
+    return out
+
+
+def worker_loads(spec, num_tiles: int, tiles: np.ndarray, cycles: np.ndarray, multi=None) -> np.ndarray:
+    """(tiles, workers): when each worker finishes, in worker cycles, under :func:`list_schedule`.
+
+    Tiles whose vertices are all equal (and none a MultiVertex) are dealt round-robin
+    in one step, which is what list scheduling gives them; the others are scheduled
+    one rank at a time (the k-th vertex of every such tile together).
+    """
     w = spec.workers_per_tile
     loads = np.zeros((num_tiles, w), np.int64)
-    if len(tiles):
-        order = np.argsort(tiles, kind="stable")
-        t = tiles[order]
-        rank = np.arange(len(t)) - np.searchsorted(t, t, side="left")
-        flat = np.bincount(t * w + rank % w, weights=cycles[order], minlength=num_tiles * w)
-        loads[:] = flat.reshape(num_tiles, w)
+    tiles = np.asarray(tiles, np.int64)
+    if not len(tiles):
+        return loads
+    cycles = np.asarray(cycles, np.int64)
+    multi = np.zeros(len(tiles), bool) if multi is None else np.asarray(multi, bool)
+    order = np.argsort(tiles, kind="stable")
+    t, c, m = tiles[order], cycles[order], multi[order]
+    first = np.searchsorted(t, t, side="left")
+    rank = np.arange(len(t)) - first
+    starts = np.flatnonzero(np.diff(t, prepend=-1))
+    uneven = np.zeros(num_tiles, bool)
+    uneven[t[starts]] = ((np.maximum.reduceat(c, starts) != np.minimum.reduceat(c, starts))
+                         | (np.add.reduceat(m.astype(np.int64), starts) > 0))
+    even = ~uneven[t]
+    loads[:] = np.bincount(t[even] * w + rank[even] % w, weights=c[even],
+                           minlength=num_tiles * w).reshape(num_tiles, w)
+    rest = np.flatnonzero(~even)
+    if rest.size:
+        by_rank = rest[np.argsort(rank[rest], kind="stable")]
+        bounds = np.searchsorted(rank[by_rank], np.arange(int(rank[rest].max()) + 2))
+        for r in range(len(bounds) - 1):
+            sel = by_rank[bounds[r]:bounds[r + 1]]          # one vertex per tile at most
+            one = sel[~m[sel]]
+            if one.size:
+                free = np.argmin(loads[t[one]], axis=1)
+                loads[t[one], free] += c[one]
+            many = sel[m[sel]]
+            if many.size:
+                loads[t[many]] = loads[t[many]].max(axis=1, keepdims=True) + c[many][:, None]
     return loads
 
 
-def compute_phase(spec, num_tiles, tiles, cycles, local_copy_bytes=None) -> Phase:
-    """Compute phase: 6 x the busiest worker per tile, plus on-tile copies.
+def compute_phase(spec, num_tiles, tiles, cycles, local_copy_bytes=None, multi=None) -> Phase:
+    """Compute phase: 6 x the latest worker finish per tile, plus on-tile copies.
 
-    On-tile copies (fields gathered from elsewhere on the same tile) run at the
+    ``multi`` marks the MultiVertex vertices (None: none is).  On-tile copies
+    (fields gathered from elsewhere on the same tile) run at the
     tile's store bandwidth, ``memory_write_bytes_per_cycle`` (8 B/cycle, JIA §3).
     """
-    tile_cycles = spec.workers_per_tile * worker_loads(spec, num_tiles, tiles, cycles).max(axis=1)
+    tile_cycles = spec.workers_per_tile * worker_loads(spec, num_tiles, tiles, cycles, multi).max(axis=1)
     if local_copy_bytes is not None:
         tile_cycles = tile_cycles + -(-local_copy_bytes // spec.memory_write_bytes_per_cycle)
     return Phase("compute", int(tile_cycles.max(initial=0)), tile_cycles,

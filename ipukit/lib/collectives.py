@@ -19,11 +19,21 @@ collective             supersteps          exchange per superstep
 broadcast to T tiles   1                   sender sends N*b once; each receiver gets N*b
 reduce, gather         1                   the root receives (P-1)*N*b
 reduce, tree           ceil(log2 P)        each receiving tile gets N*b; half as many each time
+all_reduce, direct     2                   reduce-scatter then all-gather: each tile sends and
+                                           receives (P-1)*N/P elements per step
 all_reduce, gather     1                   each tile sends N*b once, receives (P-1)*N*b
 all_reduce, tree       ceil(log2 P) + 1    tree reduce, then one broadcast of the sum
 all_reduce, ring       2(P-1)              each tile sends and receives N/P elements
+reduce_scatter         1                   each tile sends and receives (P-1)*N/P elements
+all_gather             1                   each tile sends its piece once, receives the P-1 others
 all_to_all             1                   each tile sends and receives (P-1) blocks
 =====================  ==================  ==================================================
+
+On one chip every tile reaches every other in one exchange, so the direct
+all-reduce (about 2(P-1)N/P elements per tile, 2 supersteps) is the default there:
+it moves as little per tile as the ring and syncs twice instead of 2(P-1) times.
+The ring is for links whose bandwidth is per neighbour: IPU-Links between chips
+(:mod:`ipukit.lib.parallel` uses it across replicas).
 """
 from __future__ import annotations
 
@@ -39,7 +49,9 @@ from ..core.tensor import Tensor, concat
 from ..core.codelet import Codelet
 
 REDUCE_METHODS = ("gather", "tree")
-ALL_REDUCE_METHODS = ("ring", "tree", "gather")
+ALL_REDUCE_METHODS = ("direct", "ring", "tree", "gather")
+REDUCE_SCATTER_METHODS = ("direct",)
+ALL_GATHER_METHODS = ("direct",)
 
 
 def _builtin(**kwargs):
@@ -309,25 +321,36 @@ def _tree_steps(g, items, accs, root, name) -> list:
 
 
 # --- all-reduce ----------------------------------------------------------------------
-def all_reduce(g, parts, method: str = "ring", name: str = "all_reduce"):
+def all_reduce(g, parts, method: str | None = None, name: str = "all_reduce"):
     """Every part's owner ends with the sum of all P parts: returns ``(totals, program)``.
 
     ``totals`` has shape ``(P, *part shape)``; ``totals[i]`` is mapped like part i.
     The parts themselves are left unchanged.
 
-    ``method="ring"``: 2(P-1) supersteps.  Each part is cut into P chunks (within
-    each tile's share, so every tile works in every step).  Reduce-scatter, P-1
-    supersteps: part i sends a running sum of one chunk to part i+1, which adds its
-    own; afterwards part i holds the complete sum of chunk i+1.  All-gather, P-1
-    supersteps: the complete chunks travel once more round the ring.  Each tile sends
-    and receives N/P elements per step: the least data per tile of any method, at
-    the price of the most syncs.
+    ``method=None`` picks ``"direct"`` when the parts are on one IPU, ``"ring"`` when
+    they span several (the ring's steps only cross to the next chip).
+    ``method="direct"``: 2 supersteps, :func:`reduce_scatter` then :func:`all_gather`.
+    Each part is cut into P chunks (within each tile's share); part j's tiles
+    gather chunk j of every other part and sum it, then send the sum to every other
+    part at once (a broadcast, sent once).  Each tile sends and receives about
+    (P-1)N/P elements per step: on one chip, where any tile reaches any tile in one
+    exchange, the fastest method at every size.
+    ``method="ring"``: 2(P-1) supersteps.  The same chunks, passed round a ring.
+    Reduce-scatter, P-1 supersteps: part i sends a running sum of one chunk to part
+    i+1, which adds its own; afterwards part i holds the complete sum of chunk i+1.
+    All-gather, P-1 supersteps: the complete chunks travel once more round the ring.
+    Each tile sends and receives N/P elements per step, and each step talks only to
+    the next part: what links between neighbouring chips need; on one chip it pays
+    2(P-1) syncs for nothing.
     ``method="tree"``: ceil(log2 P) + 1 supersteps: a tree reduce onto part 0, then
     one broadcast of the total (sent once, received by every other part).
     ``method="gather"``: one superstep: every tile gathers all other parts
     ((P-1)*N elements, each sent only once thanks to broadcast) and sums them itself.
     """
     items = as_parts(g, parts, name)
+    if method is None:
+        tiles = np.concatenate([g.element_tiles(t).reshape(-1) for t in items])
+        method = "direct" if np.unique(tiles // g.spec.tiles).size == 1 else "ring"
     _check_method(method, ALL_REDUCE_METHODS, name)
     p = len(items)
     stacked = concat([t.reshape((1, *t.shape)) for t in items])
@@ -346,7 +369,80 @@ def all_reduce(g, parts, method: str = "ring", name: str = "all_reduce"):
         steps.append(_copy_ranges([(rows[0], rows[i], 0, n) for i in range(1, p)],
                                   f"{name} broadcast total", "every other part"))
         return totals, Sequence(*steps)
+    if method == "direct":
+        chunks = ring_chunks(g, items[0], p)
+        return totals, Sequence(_scatter_step(g, items, rows, chunks, name), _gather_step(rows, chunks, name))
     return totals, Sequence(*_ring_steps(g, items, rows, name))
+
+
+def _scatter_step(g, items, rows, chunks, name) -> Execute:
+    """One superstep: the tiles of part j sum chunk j of every part into ``rows[j]``."""
+    cs = g.add_compute_set(f"{name} (reduce-scatter: part j sums chunk j)")
+    for j, ranges in enumerate(chunks):
+        if ranges:
+            add_elementwise(g, cs, reduce_rows, rows[j], ranges=ranges, a=items, out=rows[j])
+    return Execute(cs)
+
+
+def _gather_step(rows, chunks, name) -> Copy:
+    """One superstep: chunk j of ``rows[j]`` to every other row (one broadcast per chunk)."""
+    p = len(rows)
+    pairs = [(rows[j], rows[i], a, b) for j in range(p) for a, b in chunks[j] for i in range(p) if i != j]
+    return _copy_ranges(pairs, f"{name} all-gather: chunk j from part j", "every other part")
+
+
+def reduce_scatter(g, parts, method: str = "direct", name: str = "reduce_scatter"):
+    """Part j's owner ends with the sum of chunk j of all P parts: returns ``(pieces, program)``.
+
+    Each part is cut into P chunks (:func:`ring_chunks`: within each tile's share
+    of the part, so every tile holds a slice of every chunk).  ``pieces[j]`` is a
+    1-D tensor, the sum over all parts of chunk j, mapped where chunk j of part j
+    lives.  One superstep (``method="direct"``): each tile receives (P-1)N/P
+    elements and sends as many.  ``all_gather(g, pieces)`` completes an all-reduce.
+    """
+    items = as_parts(g, parts, name)
+    _check_method(method, REDUCE_SCATTER_METHODS, name)
+    p = len(items)
+    stacked = concat([t.reshape((1, *t.shape)) for t in items])
+    sums = variable_like(g, stacked, f"{name}.sums")
+    rows = [sums[i] for i in range(p)]
+    chunks = ring_chunks(g, items[0], p)
+    pieces = [_named(concat([rows[j].flatten()[a:b] for a, b in chunks[j]]) if chunks[j]
+                     else rows[j].flatten()[0:0], f"{name}.piece{j}") for j in range(p)]
+    return pieces, Sequence(_scatter_step(g, items, rows, chunks, name))
+
+
+def all_gather(g, pieces, method: str = "direct", name: str = "all_gather"):
+    """Every piece's owner ends with all P pieces: returns ``(gathered, program)``.
+
+    ``pieces`` is a list of P 1-D tensors (sizes may differ), each mapped.
+    ``gathered`` has shape ``(P, total)``: row i is the pieces one after another,
+    mapped linearly over the tiles of piece i.  One superstep (``method="direct"``):
+    each piece is sent once (a broadcast) and each tile receives the P-1 others.
+    """
+    _check_method(method, ALL_GATHER_METHODS, name)
+    try:
+        items = [t.flatten() for t in pieces]
+    except AttributeError:
+        raise TypeError(f"{name}: pieces must be a list of tensors") from None
+    if not items:
+        raise ValueError(f"{name}: no pieces given; pass one tensor per part")
+    for i, t in enumerate(items):
+        if t.graph is not g or t.dtype != items[0].dtype:
+            raise ValueError(f"{name}: piece {i} ('{t.name}') must belong to this graph and have the dtype of "
+                             f"piece 0 ({items[0].dtype})")
+        if t.size and (g.element_tiles(t) < 0).any():
+            raise MappingError(f"{name}: piece {i} ('{t.name}') is not fully mapped; map it first")
+    p = len(items)
+    bounds = np.concatenate(([0], np.cumsum([t.size for t in items]))).astype(int)
+    gathered = g.add_variable((p, int(bounds[-1])), items[0].dtype, name=name)
+    for i, t in enumerate(items):
+        tiles = list(dict.fromkeys(g.element_tiles(t).reshape(-1).tolist())) or [0]
+        g.map_linearly(gathered[i], tiles=tiles)
+    src = concat([items[j] for i in range(p) for j in range(p) if items[j].size])
+    dst = concat([gathered[i, int(bounds[j]):int(bounds[j + 1])] for i in range(p) for j in range(p)
+                  if items[j].size])
+    return gathered, Sequence(Copy(_named(src, f"{name} pieces"), _named(dst, name)))
 
 
 def ring_chunks(g, part: Tensor, p: int) -> list:

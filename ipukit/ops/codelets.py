@@ -204,3 +204,43 @@ def layer_norm_rows(a, gamma, beta, out, eps):
         rstd = 1.0 / math.sqrt(v / d + eps)
         for j in range(d):
             out[r, j] = (np.float64(a[r, j]) - mean) * rstd * np.float64(gamma[j]) + np.float64(beta[j])
+
+
+# --- MultiVertex elementwise (popops' BinaryOp1D / UnaryOp1D are MultiVertex) ------------
+# One vertex per tile, run by all six workers: worker w takes the w-th of ``workers``
+# near-equal runs of whole 64-bit vectors (8 bytes, spec.vector_bytes), so each
+# worker's share is at most ceil(vectors / workers) vectors.
+def _share_cycles(per_vector):
+    def cycles(out, workers, spec, dtype):
+        return cost.VERTEX_OVERHEAD + per_vector * -(-_vectors(out, spec, dtype) // workers)
+    return cycles
+
+
+@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, multi=True,
+          cycles=_share_cycles(cost.BINARY_CYCLES_PER_VECTOR))
+def add_1d(a, b, out, worker, workers):
+    """out = a + b, a MultiVertex: this worker's run of whole 64-bit vectors."""
+    vec = max(1, 8 // out.itemsize)
+    vectors = (out.size + vec - 1) // vec
+    lo, hi = min(out.size, worker * vectors // workers * vec), min(out.size, (worker + 1) * vectors // workers * vec)
+    np.add(a[lo:hi], b[lo:hi], out[lo:hi])
+
+
+@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, multi=True,
+          cycles=_share_cycles(cost.BINARY_CYCLES_PER_VECTOR))
+def sub_1d(a, b, out, worker, workers):
+    """out = a - b, a MultiVertex: this worker's run of whole 64-bit vectors."""
+    vec = max(1, 8 // out.itemsize)
+    vectors = (out.size + vec - 1) // vec
+    lo, hi = min(out.size, worker * vectors // workers * vec), min(out.size, (worker + 1) * vectors // workers * vec)
+    np.subtract(a[lo:hi], b[lo:hi], out[lo:hi])
+
+
+@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, multi=True,
+          cycles=_share_cycles(cost.BINARY_CYCLES_PER_VECTOR))
+def mul_1d(a, b, out, worker, workers):
+    """out = a * b, a MultiVertex: this worker's run of whole 64-bit vectors."""
+    vec = max(1, 8 // out.itemsize)
+    vectors = (out.size + vec - 1) // vec
+    lo, hi = min(out.size, worker * vectors // workers * vec), min(out.size, (worker + 1) * vectors // workers * vec)
+    np.multiply(a[lo:hi], b[lo:hi], out[lo:hi])

@@ -4,8 +4,9 @@ The work goes where the data is: each tile computes the elements of the output
 it holds, and the output is mapped like the first input that has the output's
 shape (a tensor with no mapping yet is mapped linearly first).  On a tile the
 elements are cut into up to six chunks, one vertex per worker, on 64-bit
-boundaries.  Shapes broadcast as in NumPy; a smaller operand (a bias, a scale)
-is first copied once to every tile that needs it, by one broadcast exchange.
+boundaries; a MultiVertex codelet (``add``, ``sub`` and ``mul`` use one, as
+popops' ``BinaryOp1D`` is) gets one vertex per tile that all six workers run.
+Shapes broadcast as in NumPy; a smaller operand (a bias, a scale) is first copied once to every tile that needs it, by one broadcast exchange.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def map_elementwise(g, codelet, inputs: dict, outputs=("out",), like: Tensor | N
     ``outputs`` names its output fields, each a new tensor mapped like ``like``
     (default: the first input of the full shape).  ``dtype`` is the outputs'
     (default: the first input's).  Extra keyword arguments are the codelet's scalars.
-    Works with your own codelets too, if their fields are 1-D and elementwise.
+    Works with your own codelets too, if their fields are 1-D and elementwise; a
+    MultiVertex codelet (``multi=True``) gets one vertex per tile instead of one per worker.
     """
     name = name or codelet.name
     if not inputs:
@@ -75,7 +77,8 @@ def map_elementwise(g, codelet, inputs: dict, outputs=("out",), like: Tensor | N
                 for f, t in small.items()}
     cs = g.add_compute_set(name)
     for tile, lo, hi in groups:
-        bounds = grain_bounds(hi - lo, g.spec.workers_per_tile, grain)
+        bounds = (np.array([0, hi - lo]) if codelet.multi
+                  else grain_bounds(hi - lo, g.spec.workers_per_tile, grain))
         for c0, c1 in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             pos = order[lo + c0:lo + c1]
             fields = {f: pick(pos) for f, pick in flats.items()}
@@ -109,17 +112,17 @@ def _unary(codelet, g, x, name, **scalars):
 
 def add(g, a: Tensor, b: Tensor, name: str = "add"):
     """``a + b`` (broadcasting); returns ``(out, program)``."""
-    return _binary(C.add, g, a, b, name)
+    return _binary(K.add_1d, g, a, b, name)
 
 
 def sub(g, a: Tensor, b: Tensor, name: str = "sub"):
     """``a - b`` (broadcasting)."""
-    return _binary(C.sub, g, a, b, name)
+    return _binary(K.sub_1d, g, a, b, name)
 
 
 def mul(g, a: Tensor, b: Tensor, name: str = "mul"):
     """``a * b`` elementwise (broadcasting)."""
-    return _binary(C.mul, g, a, b, name)
+    return _binary(K.mul_1d, g, a, b, name)
 
 
 def div(g, a: Tensor, b: Tensor, name: str = "div"):

@@ -15,8 +15,8 @@ model (:mod:`ipukit.cost`) and keeps the fastest that fits in memory:
   sent once.  The vertex fields gather the blocks in the partial-products step,
   into exchange buffers that live only during it; vertices of one tile reading
   the same panel share one received copy.
-- **partial products**: the busiest worker's vertices, at the AMP rate
-  (:func:`ipukit.cost.amp_cycles`), times the six workers' round robin.
+- **partial products**: the vertices at the AMP rate (:func:`ipukit.cost.amp_cycles`),
+  each started on the next free worker, as the engine schedules them.
 - **reduction**: each tile receives the other tiles' partials of its slice and sums them.
 - a sync before each exchange and compute phase (a global one across IPUs).
 
@@ -239,7 +239,7 @@ class Geometry:
     """Every (batch element, block row, block column, K slice) *unit* of a plan, as arrays.
 
     Units are ordered b, i, j, d: the order in which :func:`ipukit.ops.matmul`
-    adds vertices, so worker round-robin is the same in the estimate and the graph.
+    adds vertices, so the workers' schedule (next free worker) is the same in the estimate and the graph.
     """
 
     def __init__(self, spec, m, k, n, batch, dtype, splits, groups, worker_split):

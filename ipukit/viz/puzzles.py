@@ -20,6 +20,7 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from matplotlib.path import Path
 
+from ipukit.core import cost
 from ipukit.palette import OKABE_ITO, PHASE_COLORS
 from ipukit.viz import IPUFigure, exchange_matrix
 
@@ -72,8 +73,8 @@ def _step_label(record) -> str:
 
 
 def _workers(engine, index, tiles):
-    """Per tile: its vertices, each worker's busy tile cycles (dealt round-robin, as the cost model deals
-    them), and the views its vertices read (inputs and in-outs, by name, each once).
+    """Per tile: its vertices, each worker's busy tile cycles (each vertex on the next free worker, as the
+    cost model schedules them), and the views its vertices read (inputs and in-outs, by name, each once).
 
     Read from the compiled step's compute plan; if this version of ipukit keeps it
     elsewhere, the picture goes without worker bars rather than failing.
@@ -85,13 +86,14 @@ def _workers(engine, index, tiles):
         vertices = plan.compute_set.vertices
     except AttributeError:
         return None, None, None
-    w = engine.graph.spec.workers_per_tile
-    loads = np.zeros((tiles, w), np.int64)
-    counts = np.zeros(tiles, np.int64)
+    spec = engine.graph.spec
+    w = spec.workers_per_tile
+    multi = getattr(plan, "vertex_multi", None)
+    # a worker issues every w-th cycle: its busy tile cycles are w x when it finishes
+    loads = w * cost.worker_loads(spec, max(tiles, int(vtiles.max(initial=-1)) + 1), vtiles, vcycles, multi)[:tiles]
+    counts = np.bincount(vtiles, minlength=tiles)[:tiles].astype(np.int64)
     reads = [[] for _ in range(tiles)]
-    for t, c, v in zip(vtiles.tolist(), vcycles.tolist(), vertices):
-        loads[t, counts[t] % w] += w * c          # a worker issues every w-th cycle
-        counts[t] += 1
+    for t, v in zip(vtiles.tolist(), vertices):
         for f in v.codelet.fields:
             name = v.tensors[f.name].name
             if f.kind != "out" and name not in reads[t]:

@@ -2,8 +2,9 @@
 
 A tile's six workers share one pipeline round-robin: each issues an instruction
 every sixth cycle, so a vertex of ``c`` worker cycles occupies its worker for
-``6 c`` tile cycles.  Vertices are dealt to workers in the order they were added
-(:func:`ipukit.cost.worker_loads`); the tile is done when its busiest worker is,
+``6 c`` tile cycles.  The supervisor starts the vertices in the order they were
+added, each on the next free worker; a MultiVertex runs on all six
+(:func:`ipukit.cost.list_schedule`).  The tile is done when its last worker is,
 then copies fields between places on the same tile at the store bandwidth.
 """
 from __future__ import annotations
@@ -52,8 +53,8 @@ def plot_worker_slots(engine, compute_set=None, tile: int = 0, title: str | None
     compute = next(p for p in plan.phases if p.kind == "compute")
     w = spec.workers_per_tile
     loads = np.zeros(w, np.int64)
-    for worker, _, length, _ in schedule:
-        loads[worker] += length
+    for worker, start, length, _ in schedule:
+        loads[worker] = max(loads[worker], start + length)
     copies = int(compute.tile_cycles[graph_tile]) - int(loads.max(initial=0))
     fig = new_figure(10, 1.6 + 0.45 * (w + 1))
     ax = fig.subplots()

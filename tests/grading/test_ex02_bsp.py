@@ -1,8 +1,8 @@
 """Grading tests of notebook 02 (bulk-synchronous parallel): ex02_1, ex02_2 and ex02_3.
 
-Expected values come from the rules the notebook teaches (vertices dealt to the
-workers round-robin, a tile busy for six times its busiest worker, the phase as
-long as the slowest tile), from NumPy, and from budget plans the tests build and
+Expected values come from the rules the notebook teaches (each vertex started on
+the next free worker, a tile busy for six times its last worker's finish, the
+phase as long as the slowest tile), from NumPy, and from budget plans the tests build and
 run on the emulator themselves, never from the code under test.  Engines use the
 reference backend: nothing is compiled while grading.
 """
@@ -60,7 +60,9 @@ def _check_prediction(ex02, vertices, expected, workers=6):
     ([(0, 10)] * 6, 60),                             # six workers, one vertex each
     ([(0, 10)] * 7, 120),                            # the 7th vertex goes to worker 0 again
     ([(0, 50)] * 6 + [(3, 80)], 480),                # the slowest tile is the one with a lone vertex
-    ([(0, 50)] + [(0, 10)] * 6, 360),                # round-robin: worker 0 gets 50 + 10 (not the least loaded)
+    ([(0, 50)] + [(0, 10)] * 6, 300),                # the 7th goes to worker 1 (free at 10), not busy worker 0
+    ([(0, 50)] + [(0, 10)] * 10, 300),               # workers 1-5 take the short ones while worker 0 is busy
+    ([(0, 40)] + [(0, 10)] * 5 + [(0, 30)], 240),   # the 30 joins worker 1 (10 + 30), not worker 0 (40 + 30)
     ([(1, 10), (2, 30), (1, 10), (2, 5)], 180),      # tiles deal their own vertices: tile 2 is busiest
 ])
 def test_compute_phase_cycles_fixed(ex02, vertices, expected):
@@ -69,8 +71,10 @@ def test_compute_phase_cycles_fixed(ex02, vertices, expected):
 
 @pytest.mark.ex02_1
 def test_compute_phase_cycles_other_worker_count(ex02):
-    # 4 workers: vertices 0 and 4 share worker 0 (50 + 10), so 4 x 60
-    _check_prediction(ex02, [(0, 50)] + [(0, 10)] * 6, 240, workers=4)
+    # 4 workers: 50 on worker 0; the six 10s go to workers 1, 2, 3, 1, 2, 3 (each 20 < 50): 4 x 50
+    _check_prediction(ex02, [(0, 50)] + [(0, 10)] * 6, 200, workers=4)
+    # 4 workers, 5 vertices of 20: the 5th goes to worker 0 again: 4 x 40
+    _check_prediction(ex02, [(0, 20)] * 5, 160, workers=4)
 
 
 @pytest.mark.ex02_1
