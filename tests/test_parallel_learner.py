@@ -1,6 +1,8 @@
 """Parallel drivers for learners' codelets: the same bytes and the same named errors (input
 write, raise, loop budget, Ctrl+C) as the sequential driver and the reference path; the
 thread count follows CPU affinity and the cgroup quota."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from ipukit.errors import CodeletError, LoopBudgetError
 from ipukit.run import numba_executor as fast
 
 import test_learner_codelets as learner
+from test_fast import test_driver_and_reference_agree_on_every_builtin  # noqa: F401  (built-ins, in parallel)
 from test_learner_codelets import (  # noqa: F401  (run again here, on the parallel drivers)
     test_a_huge_range_that_ends_early_is_fine, test_a_numba_error_names_the_learners_line,
     test_a_practically_endless_range_stops_at_once, test_a_vertex_may_write_what_it_reads_through_its_output,
@@ -134,3 +137,36 @@ def test_the_environment_switch_overrides(monkeypatch):
     assert fast.thread_count() == 1
     monkeypatch.delenv("IPUKIT_THREADS")
     assert 1 <= fast.thread_count() <= max(1, len(__import__("os").sched_getaffinity(0)))
+
+
+# --- when a group runs in parallel -------------------------------------------------------------
+
+def choice(monkeypatch, nbytes=1 << 20, threads=2):
+    monkeypatch.setattr(fast, "MODE", "auto")
+    group = SimpleNamespace(dtypes=(np.dtype("float32"),), table=np.array([[[nbytes // 4, nbytes // 4]]]))
+    return fast._Choice(group, threads)
+
+
+def test_small_groups_and_one_thread_never_run_in_parallel(monkeypatch):
+    assert not choice(monkeypatch, nbytes=fast.PARALLEL_GROUP_BYTES - 4).parallel()
+    assert not choice(monkeypatch, threads=1).parallel()
+
+
+def test_the_faster_way_wins_and_the_slower_is_tried_less_and_less_often(monkeypatch):
+    c = choice(monkeypatch)
+    ways = []
+    for _ in range(200):
+        parallel = c.parallel()
+        ways.append(parallel)
+        c.record(parallel, 5.0 if parallel else 1.0)          # one thread is faster (a busy machine)
+    tries = [i for i, p in enumerate(ways) if p]
+    assert tries[:2] == [0, 17]                                # first both ways, then after EXPLORE runs
+    gaps = np.diff(tries[1:])
+    assert (gaps[1:] >= gaps[:-1]).all() and gaps[-1] > gaps[0]    # backing off while it keeps losing
+    ways = []
+    for _ in range(2 * fast.EXPLORE_MAX + 2):                  # the machine becomes idle: parallel is faster
+        parallel = c.parallel()
+        ways.append(parallel)
+        c.record(parallel, 0.5 if parallel else 1.0)
+    assert all(ways[fast.EXPLORE_MAX + 1:][:fast.EXPLORE])      # noticed within one exploring period
+    assert sum(ways) > 0.95 * len(ways) - fast.EXPLORE_MAX

@@ -321,7 +321,7 @@ class _Choice:
         self.fail = np.zeros(max(1, group.table.shape[0]), np.uint8)
         self.seconds = [None, None]          # recent time of a run: sequential, parallel
         self.wait = EXPLORE                  # runs until the slower way is tried again
-        self.countdown = 0
+        self.countdown = EXPLORE
 
     def parallel(self) -> bool:
         if MODE != "auto":
@@ -342,7 +342,8 @@ class _Choice:
         other = self.seconds[not parallel]
         old = self.seconds[parallel]
         was_slower = other is not None and old is not None and old > other
-        self.seconds[parallel] = seconds if old is None else 0.5 * old + 0.5 * seconds
+        # A run of the slower way replaces its stale time; the way in use keeps a running mean.
+        self.seconds[parallel] = seconds if old is None or was_slower else 0.5 * old + 0.5 * seconds
         if was_slower:      # this run tried the slower way
             still = self.seconds[parallel] > other
             self.wait = min(2 * self.wait, EXPLORE_MAX) if still else EXPLORE
