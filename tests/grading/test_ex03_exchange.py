@@ -216,9 +216,10 @@ def no_library_all_reduce(monkeypatch):
     """The exercise rebuilds what ipukit.collectives.all_reduce and reduce do: using them is off limits."""
     def off_limits(*args, **kwargs):
         raise AssertionError("Exercise 03.3 asks you to build the all-reduce yourself from Execute and Copy "
-                             "supersteps; ipukit.collectives.all_reduce and reduce are the answer, so the "
-                             "grader blocks them")
-    for name in ("all_reduce", "reduce", "_tree_steps", "_ring_steps"):    # also when imported by name
+                             "supersteps; ipukit.collectives.all_reduce, reduce, reduce_scatter and all_gather are "
+                             "the answer, so the grader blocks them")
+    for name in ("all_reduce", "reduce", "reduce_scatter", "all_gather", "_tree_steps", "_ring_steps",
+                 "_scatter_step", "_gather_step"):                              # also when imported by name
         monkeypatch.setattr(collectives, name, off_limits)
 
 
