@@ -272,6 +272,29 @@ def threshold(quick):
     report("threshold: parallel vs sequential drivers by group size", **figures)
 
 
+def steps(quick):
+    """Python overhead per superstep: Repeat(20000) of one tiny Execute plus one tiny Copy, through
+    the engine's flat loop for a Repeat of plain steps vs step by step (same profile and trace)."""
+    from ipukit import codelets as C
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=2))
+    x, y = g.add_variable(8, name="x"), g.add_variable(8, name="y")
+    g.set_tile_mapping(x, 0)
+    g.set_tile_mapping(y, 1)
+    cs = g.add_compute_set("tiny")
+    g.add_vertex(cs, C.relu, tile=0, a=x, out=x)
+    reps = 20_000
+    eng = ipukit.Engine(g, ipukit.Repeat(reps, ipukit.Sequence(ipukit.Execute(cs), ipukit.Copy(x, y))))
+    eng.run()
+    fast = best_of(eng.run, 3)
+    trace = eng.profile.trace
+    eng._flat = lambda node: None          # the step-by-step interpreter
+    slow = best_of(eng.run, 3)
+    assert eng.profile.trace == trace
+    report("supersteps: Repeat(20000) of a one-vertex Execute and a Copy",
+           **{"flat loop: supersteps / s": 2 * reps / fast, "step by step: supersteps / s": 2 * reps / slow,
+              "speed-up of the flat loop": slow / fast})
+
+
 def matmul_linear(quick):
     """ops.matmul from inputs mapped with map_linearly (what a learner does), beside numpy.matmul."""
     from ipukit import ops
@@ -360,8 +383,8 @@ def course(quick):
 
 
 SECTIONS = {"small": small_vertices, "learner": learner_codelets, "contention": contention, "threshold": threshold,
-            "matmul": matmul, "planned": planned_matmul, "linear": matmul_linear, "compile": compile_time,
-            "import": import_time, "cudasim": cuda_simulator, "memory": memory, "course": course}
+            "steps": steps, "matmul": matmul, "planned": planned_matmul, "linear": matmul_linear,
+            "compile": compile_time, "import": import_time, "cudasim": cuda_simulator, "memory": memory, "course": course}
 
 
 def main():
