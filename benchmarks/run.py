@@ -382,9 +382,10 @@ def course(quick):
     report("the course, executed headless (solutions wired in)", **figures)
 
 
-SECTIONS = {"small": small_vertices, "learner": learner_codelets, "contention": contention, "threshold": threshold,
-            "steps": steps, "matmul": matmul, "planned": planned_matmul, "linear": matmul_linear,
-            "compile": compile_time, "import": import_time, "cudasim": cuda_simulator, "memory": memory, "course": course}
+SECTIONS = {"small": small_vertices, "learner": learner_codelets, "contention": contention,
+            "threshold": threshold, "steps": steps, "matmul": matmul, "planned": planned_matmul,
+            "linear": matmul_linear, "compile": compile_time, "import": import_time, "cudasim": cuda_simulator,
+            "memory": memory, "course": course}
 
 
 def main():
