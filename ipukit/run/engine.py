@@ -12,6 +12,9 @@ plans every exchange as flat byte runs and groups vertices by codelet.  Then::
     Execute(cs):  [sync, exchange fields in]; sync, every vertex computes on its tile;
                   [sync, exchange outputs back]        (bracketed phases only when needed)
     Copy(a, b):   sync; on-tile part and exchange
+
+A ``Repeat`` whose body is only execute and copy steps runs as one flat loop of
+precomputed calls (:meth:`Engine._repeat_steps`), with the same counts and trace.
 """
 from __future__ import annotations
 
