@@ -122,8 +122,8 @@ viz.plot_worker_slots(rows_eng, "ragged rows", tile=busiest)
 
 # %% [markdown]
 # **What to notice.**
-# - Each bar is one row. A worker moves on to its next row the moment one ends: the long rows on
-#   worker 2 delay worker 2 and nobody else.
+# - Each bar is one row. A worker moves on to its next row the moment one ends, and the next row
+#   goes to whichever worker is free first: the long row on worker 5 delays worker 5 and nobody else.
 # - The tile is done when its busiest worker is (6 × that worker's summed cycles), and the phase
 #   when the busiest tile is. The trace of all 16 tiles shows that wait, in pale grey:
 
@@ -161,7 +161,7 @@ viz.plot_lockstep(lockstep, work)
 # **What to notice.**
 # - Eight groups of 96 rows run one after another, and each lasts as long as its longest row. The
 #   long bars sticking out to the right set the pace; the pale area is padding.
-# - Only a fifth of the lanes' time does useful work: 16,878 cycles, against 6,240 on the IPU for
+# - Only a fifth of the lanes' time does useful work: 16,878 cycles, against 5,898 on the IPU for
 #   the same vertices. The IPU also wastes time (its tiles wait at the end of the superstep), but a
 #   worker wastes it once, at the end, not in every group.
 #
@@ -185,8 +185,8 @@ by_size = lockstep.kernel(np.sort(work)[::-1], name="rows sorted by length")
 print(f"lock-step, rows sorted longest first: {by_size.cycles:,.0f} cycles ({by_size.utilisation:.0%} useful)")
 
 # %% [markdown]
-# Sorting brings the lock-step machine down to 5,850 cycles, a little under the IPU's 6,240, whose
-# round-robin dealing left its tiles uneven (exercise 08.2 fixes that). But sorting is work too: a
+# Sorting brings the lock-step machine down to 5,850 cycles, a little under the IPU's 5,898, whose
+# round-robin dealing of rows to tiles left its tiles uneven (exercise 08.2 fixes that). But sorting is work too: a
 # pass over the sizes and a reordering of the data before the real work starts, and it needs the
 # sizes in advance. On the IPU nothing of the kind was needed: each worker simply ran
 # the rows it was given. So far the MIMD advantage looks like one sentence: irregular work costs a MIMD machine
@@ -230,7 +230,7 @@ viz.plot_lockstep(warps, work, title="A thread per row, in warps of 32 on three 
 #   still holds a long row or two, and the picture is pale with padding.
 # - A warp per row is slower still (18,924 cycles): the median row has 90 floats, under three per
 #   lane, and every lane pays the row's start. It pays off when rows are few and long.
-# - **Merge-path beats the IPU's round-robin placement**: 4,218 cycles against 6,240. Only a balanced
+# - **Merge-path beats the IPU's round-robin placement**: 4,218 cycles against 5,898. Only a balanced
 #   IPU placement does better: the bound is 3,253 cycles, 1.3 × less.
 #
 # So the sentence above needs correcting. Irregular work costs a MIMD machine its imbalance and a
@@ -452,13 +452,13 @@ viz.plot_trace(eng_bal.profile, title="'balanced': every tile multiplies 4 block
 # - With `"rows"`, four tiles multiply 16 blocks each and twelve multiply nothing: the tile balance
 #   is 0.26, and the product takes as long as a fully dense one (50,024 cycles), at a quarter of the
 #   arithmetic.
-# - `"balanced"` gives every tile 4 blocks: 20,060 cycles, 2.5 × faster. It pays for a second
+# - `"balanced"` gives every tile 4 blocks: 20,012 cycles, 2.5 × faster. It pays for a second
 #   superstep (the second compute block in the trace, with its exchange of partial sums), which
 #   costs far less than the imbalance it removes.
 # - The lock-step BSR kernel with a thread per row (34,590 cycles) pads every lane to the densest
 #   row. The merge-path kernel splits long rows and adds partial sums, just as the IPU's balanced
 #   placement does, and does not notice the clustering at all: 14,722 cycles, **faster than the
-#   IPU's 20,060** in this model, because its memory traffic hides behind its compute while the IPU
+#   IPU's 20,012** in this model, because its memory traffic hides behind its compute while the IPU
 #   exchanges before it computes.
 #
 # Here is the whole range, from uniform to fully clustered, at 25 % density:
