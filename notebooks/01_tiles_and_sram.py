@@ -374,9 +374,10 @@ ipukit.check("ex01_2")
 #
 # Memory is one half of a tile; the other is its six workers. In ipukit, as in Poplar, the work
 # is a *compute set* of *vertices*: each vertex is one instance of a *codelet* (a small function
-# over the tensors connected to it) placed on one tile. On each tile the vertices are dealt to
-# the six workers in the order they were added: vertex 0 to worker 0, …, vertex 5 to worker 5,
-# vertex 6 to worker 0 again. A worker runs its vertices one after another and issues one
+# over the tensors connected to it) placed on one tile. On each tile the vertices start in the
+# order they were added, each on the next worker to become free; with equal vertices that is
+# vertex 0 on worker 0, …, vertex 5 on worker 5, vertex 6 on worker 0 again (notebook 02 shows
+# uneven ones). A worker runs its vertices one after another and issues one
 # instruction every six tile cycles, so a tile is busy for 6 × its busiest worker's cycles.
 #
 # The experiment: double 6,000 floats on one tile with the built-in `codelets.scale`, cut into
@@ -532,8 +533,9 @@ widgets.memory_explorer(elements=300_000, tiles=16, grain_size=1, preset="GC2")
 # - A tile over its SRAM is a `TileMemoryError` when the engine is built (a compile error on the
 #   real IPU; Graphcore's IPU Model would let it pass). `err.report` shows the layout; the fix is
 #   almost always a better mapping.
-# - A tile is busy for 6 × its busiest worker. Vertices are dealt round-robin, so six equal vertices
-#   per tile are about 6 times faster than one, and a seventh makes it slower.
+# - A tile is busy for 6 × its busiest worker. Each vertex starts on the next free worker (round-robin
+#   when the vertices are equal), so six equal vertices per tile are about 6 times faster than one,
+#   and a seventh makes it slower.
 #
 # **Next: notebook 02 · BSP**, where many tiles compute, synchronise and exchange in supersteps, and
 # the slowest tile sets the pace for all.

@@ -208,8 +208,8 @@ for n in (1, 2, 3, 43, 256, 4096):
 #
 # A **vertex** is one instance of a codelet on one tile, with its fields connected to tensor slices.
 # A **compute set** groups vertices that run at the same time, in one BSP superstep. Each tile has six
-# workers, and vertices are dealt to them round-robin in the order they were added, so we cut each
-# tile's 256 elements into six pieces: one vertex per worker.
+# workers, and each vertex starts on the next free one (round-robin when the vertices are equal), so
+# we cut each tile's 256 elements into six pieces: one vertex per worker.
 #
 # The **control program** says what runs in order: here a `Copy` of the constant into `y`, then the
 # compute set. The **engine** compiles graph and program once (it checks the mapping, lays out every
