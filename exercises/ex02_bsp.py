@@ -113,4 +113,5 @@ def smooth(graph, x, iterations):
     ``ipukit.Execute``, ``ipukit.Repeat(count, body)``, ``ipukit.Sequence``,
     ``ipukit.Copy(src, dst)``.
     """
-    raise NotImplementedError("Exercise 02.3: return a program of `iterations` smoothing rounds on x, without conflicts")
+    raise NotImplementedError("Exercise 02.3: return a program of `iterations` smoothing rounds on x, "
+                              "without conflicts")

@@ -245,7 +245,8 @@ class Lowering:
             want = "to_device" if to_device else "from_device"
             if stream.direction != want:
                 raise ProgramError(f"Copy: stream '{stream.name}' goes {stream.direction.replace('_', ' ')}; "
-                                   f"use Copy({'stream, tensor' if stream.direction == 'to_device' else 'tensor, stream'})")
+                                   "use Copy(" + ("stream, tensor" if stream.direction == "to_device"
+                                                  else "tensor, stream") + ")")
             self._check_tensor(t, "Copy")
             if to_device:
                 self._check_not_constant(*id_runs(t), f"Copy('{stream.name}' -> '{t.name}')")

@@ -6,7 +6,8 @@ shape (a tensor with no mapping yet is mapped linearly first).  On a tile the
 elements are cut into up to six chunks, one vertex per worker, on 64-bit
 boundaries; a MultiVertex codelet (``add``, ``sub`` and ``mul`` use one, as
 popops' ``BinaryOp1D`` is) gets one vertex per tile that all six workers run.
-Shapes broadcast as in NumPy; a smaller operand (a bias, a scale) is first copied once to every tile that needs it, by one broadcast exchange.
+Shapes broadcast as in NumPy; a smaller operand (a bias, a scale) is first copied once to every tile
+that needs it, by one broadcast exchange.
 """
 from __future__ import annotations
 

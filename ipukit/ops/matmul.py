@@ -212,7 +212,7 @@ def panel_positions(row_bounds, col_bounds, rsplit, csplit):
 
 def _build(g, plan: MatmulPlan, a3: Tensor, b3: Tensor, name: str):
     geo = _geometry(plan)
-    bsz, m, k, n = plan.batch, plan.m, plan.k, plan.n
+    bsz, m, n = plan.batch, plan.m, plan.n
     dtype = np.dtype(plan.dtype)
     U = geo.b.size
     # the output: a store of panels, block by block, each block cut in k_parts slices

@@ -21,8 +21,9 @@ model (:mod:`ipukit.cost`) and keeps the fastest that fits in memory:
 - a sync before each exchange and compute phase (a global one across IPUs).
 
 Memory: the *temporary* data of the matmul (the partial sums, and the exchange
-buffers that receive operand blocks and partials) may use at most ``available_memory_proportion`` of a tile's SRAM, as the
-option of that name does in poplin; everything on the tile must fit its SRAM.
+buffers that receive operand blocks and partials) may use at most
+``available_memory_proportion`` of a tile's SRAM, as the option of that name does
+in poplin; everything on the tile must fit its SRAM.
 Unlike poplin, the planner does not split a product into serial passes when it
 does not fit: it says so (``TileMemoryError``) and suggests what to change.
 

@@ -259,8 +259,8 @@ class Engine:
         actions = [self._actions(i) for i in indices]
         done, at = 0, -1              # whole rounds done; step of the round that raised
         try:
-            for done in range(count):
-                for at, acts in enumerate(actions):
+            for done in range(count):  # noqa: B007  (read in the finally clause)
+                for at, acts in enumerate(actions):  # noqa: B007
                     for fn, args in acts:
                         fn(*args)
                 at = -1
