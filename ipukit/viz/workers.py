@@ -79,6 +79,9 @@ def plot_worker_slots(engine, compute_set=None, tile: int = 0, title: str | None
     ax.set_xlabel(f"tile cycles (a worker issues one instruction every {w} cycles)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     used = int((loads > 0).sum())
+    count = len({id(vertex) for _, _, _, vertex in schedule})      # a MultiVertex has one bar per worker
+    multi = sum(1 for v in {id(vertex): vertex for _, _, _, vertex in schedule}.values() if v.codelet.multi)
+    also = f" ({multi} MultiVertex run by every worker)" if multi else ""
     fig.suptitle(title or f"Workers of tile {graph_tile} in compute set '{plan.compute_set.name}': "
-                 f"{len(schedule)} {'vertex' if len(schedule) == 1 else 'vertices'} on {used} of {w} workers")
+                 f"{count} {'vertex' if count == 1 else 'vertices'}{also} on {used} of {w} workers")
     return fig
