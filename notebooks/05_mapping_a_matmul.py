@@ -477,8 +477,8 @@ viz.plot_trace(k_runs["cut (1, 1, 16)"].profile,
 # - The (2, 2, 4) cut mixes both: smaller broadcasts, and only 4 partial sums per block to add. It
 #   is the fastest of the three, at 34,608 cycles.
 #
-# The fix is the one the ring all-reduce of notebook 03 used in its first half, the
-# reduce-scatter: share the reduction. If each of the 16
+# The fix is the first half of notebook 03's direct all-reduce, the reduce-scatter
+# (`collectives.reduce_scatter`): share the reduction. If each of the 16
 # tiles adds up **one sixteenth** of C over all 16 partial sums, each tile receives 15 × 576 B
 # (2,160 exchange cycles instead of 34,560) and the adding is spread over all 96 workers. You will
 # build that in exercise 05.3. The planner in the next section already does it.
