@@ -42,11 +42,10 @@ import math
 import numpy as np
 
 from ..core import cost
-from .codelets import add, reduce_rows
+from .codelets import add, builtin, reduce_rows
 from ..core.errors import MappingError
 from ..core.programs import Copy, Execute, Sequence
 from ..core.tensor import Tensor, concat
-from ..core.codelet import Codelet
 
 REDUCE_METHODS = ("gather", "tree")
 ALL_REDUCE_METHODS = ("direct", "ring", "tree", "gather")
@@ -54,11 +53,7 @@ REDUCE_SCATTER_METHODS = ("direct",)
 ALL_GATHER_METHODS = ("direct",)
 
 
-def _builtin(**kwargs):
-    return lambda fn: Codelet(fn, builtin=True, **kwargs)
-
-
-@_builtin(inputs={"a": "T[n]"}, inouts={"acc": "T[n]"},
+@builtin(inputs={"a": "T[n]"}, inouts={"acc": "T[n]"},
           cycles=lambda acc, spec, dtype: cost.elementwise_cycles(acc, spec, dtype))
 def accumulate(a, acc):
     """acc += a: adds a partial sum that arrived over the exchange to a running sum."""

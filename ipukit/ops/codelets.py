@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..core import cost
-from ..core.codelet import Codelet
+from ..lib.codelets import builtin
 
 # ASSUMPTION: a transcendental function (exp, tanh, sigmoid) on one 64-bit vector costs
 # 4 worker cycles, twice a binary op (cost.BINARY_CYCLES_PER_VECTOR): no published figure.
@@ -38,10 +38,6 @@ FLOAT32_OVERFLOW = (2.0 - 2.0 ** -24) * 2.0 ** 127
 FLOAT16_OVERFLOW = 65520.0
 
 
-def _builtin(**kwargs):
-    return lambda fn: Codelet(fn, builtin=True, **kwargs)
-
-
 def _vectors(n, spec, dtype):
     return -(-n // cost.vector_elements(spec, dtype))
 
@@ -51,14 +47,14 @@ def _transcendental(out, spec, dtype):
 
 
 # --- elementwise ------------------------------------------------------------------------
-@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"},
+@builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"},
           cycles=lambda out, spec, dtype: cost.elementwise_cycles(out, spec, dtype))
 def div(a, b, out):
     """out = a / b"""
     np.divide(a, b, out)
 
 
-@_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_transcendental)
+@builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_transcendental)
 def exp(a, out):
     """out = e ** a; too large a result is +inf, as in NumPy"""
     big = FLOAT32_OVERFLOW if out.itemsize == 4 else FLOAT16_OVERFLOW
@@ -68,14 +64,14 @@ def exp(a, out):
         out[i] = np.inf if y >= big else y
 
 
-@_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_transcendental)
+@builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_transcendental)
 def tanh(a, out):
     """out = tanh(a)"""
     for i in range(out.size):
         out[i] = math.tanh(np.float64(a[i]))
 
 
-@_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_transcendental)
+@builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"}, cycles=_transcendental)
 def sigmoid(a, out):
     """out = 1 / (1 + e ** -a), from e ** -|a| so that it never overflows"""
     for i in range(out.size):
@@ -87,7 +83,7 @@ def sigmoid(a, out):
             out[i] = e / (1.0 + e)
 
 
-@_builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"},
+@builtin(inputs={"a": "T[n]"}, outputs={"out": "T[n]"},
           cycles=lambda out, spec, dtype: cost.VERTEX_OVERHEAD
           + GELU_CYCLES_PER_VECTOR * _vectors(out, spec, dtype))
 def gelu(a, out):
@@ -97,7 +93,7 @@ def gelu(a, out):
         out[i] = 0.5 * x * (1.0 + math.tanh(GELU_C * (x + 0.044715 * x * x * x)))
 
 
-@_builtin(inputs={"i": "T[n]", "f": "T[n]", "g": "T[n]", "o": "T[n]", "c": "T[n]"},
+@builtin(inputs={"i": "T[n]", "f": "T[n]", "g": "T[n]", "o": "T[n]", "c": "T[n]"},
           outputs={"h_out": "T[n]", "c_out": "T[n]"},
           cycles=lambda c, spec, dtype: cost.VERTEX_OVERHEAD + (5 * TRANSCENDENTAL_CYCLES_PER_VECTOR
                                                                + 3 * cost.BINARY_CYCLES_PER_VECTOR)
@@ -126,7 +122,7 @@ def _segments(a, out, spec, dtype):
             + SEGMENT_CYCLES * out)
 
 
-@_builtin(inputs={"a": "T[n]", "starts": "int32[p]"}, outputs={"out": "T[s]"}, cycles=_segments)
+@builtin(inputs={"a": "T[n]", "starts": "int32[p]"}, outputs={"out": "T[s]"}, cycles=_segments)
 def reduce_segments_sum(a, starts, out, scale):
     """out[s] = scale * (a[starts[s]] + ... + a[starts[s+1] - 1]), summed in order."""
     for s in range(out.size):
@@ -137,7 +133,7 @@ def reduce_segments_sum(a, starts, out, scale):
             out[s] = out[s] * scale
 
 
-@_builtin(inputs={"a": "T[n]", "starts": "int32[p]"}, outputs={"out": "T[s]"}, cycles=_segments)
+@builtin(inputs={"a": "T[n]", "starts": "int32[p]"}, outputs={"out": "T[s]"}, cycles=_segments)
 def reduce_segments_max(a, starts, out):
     """out[s] = max(a[starts[s]:starts[s+1]]); a NaN wins, as in NumPy."""
     for s in range(out.size):
@@ -151,7 +147,7 @@ def reduce_segments_max(a, starts, out):
         out[s] = m
 
 
-@_builtin(inputs={"a": "float32[k,n]"}, outputs={"out": "float16[n]"},
+@builtin(inputs={"a": "float32[k,n]"}, outputs={"out": "float16[n]"},
           cycles=lambda a, spec, dtype: cost.elementwise_cycles(a, spec, dtype, cost.UNARY_CYCLES_PER_VECTOR))
 def reduce_partials_half(a, out):
     """out = a[0] + a[1] + ... in float32 (in that order), rounded to float16 at the end."""
@@ -166,7 +162,7 @@ def _rows(a, r, spec, dtype, per_vector):
     return cost.VERTEX_OVERHEAD + r * SEGMENT_CYCLES + per_vector * _vectors(a, spec, dtype)
 
 
-@_builtin(inputs={"a": "T[r,d]"}, outputs={"out": "T[r,d]"},
+@builtin(inputs={"a": "T[r,d]"}, outputs={"out": "T[r,d]"},
           cycles=lambda a, r, spec, dtype: _rows(a, r, spec, dtype, 2 * cost.UNARY_CYCLES_PER_VECTOR
                                                  + TRANSCENDENTAL_CYCLES_PER_VECTOR
                                                  + cost.BINARY_CYCLES_PER_VECTOR))
@@ -185,7 +181,7 @@ def softmax_rows(a, out, scale):
             out[r, j] = math.exp(scale * (np.float64(a[r, j]) - m)) / total
 
 
-@_builtin(inputs={"a": "T[r,d]", "gamma": "T[d]", "beta": "T[d]"}, outputs={"out": "T[r,d]"},
+@builtin(inputs={"a": "T[r,d]", "gamma": "T[d]", "beta": "T[d]"}, outputs={"out": "T[r,d]"},
           cycles=lambda a, r, spec, dtype: _rows(a, r, spec, dtype, 3 * cost.UNARY_CYCLES_PER_VECTOR
                                                  + 2 * cost.BINARY_CYCLES_PER_VECTOR)
           + r * TRANSCENDENTAL_CYCLES_PER_VECTOR)
@@ -216,7 +212,7 @@ def _share_cycles(per_vector):
     return cycles
 
 
-@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, multi=True,
+@builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, multi=True,
           cycles=_share_cycles(cost.BINARY_CYCLES_PER_VECTOR))
 def add_1d(a, b, out, worker, workers):
     """out = a + b, a MultiVertex: this worker's run of whole 64-bit vectors."""
@@ -226,7 +222,7 @@ def add_1d(a, b, out, worker, workers):
     np.add(a[lo:hi], b[lo:hi], out[lo:hi])
 
 
-@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, multi=True,
+@builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, multi=True,
           cycles=_share_cycles(cost.BINARY_CYCLES_PER_VECTOR))
 def sub_1d(a, b, out, worker, workers):
     """out = a - b, a MultiVertex: this worker's run of whole 64-bit vectors."""
@@ -236,7 +232,7 @@ def sub_1d(a, b, out, worker, workers):
     np.subtract(a[lo:hi], b[lo:hi], out[lo:hi])
 
 
-@_builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, multi=True,
+@builtin(inputs={"a": "T[n]", "b": "T[n]"}, outputs={"out": "T[n]"}, multi=True,
           cycles=_share_cycles(cost.BINARY_CYCLES_PER_VECTOR))
 def mul_1d(a, b, out, worker, workers):
     """out = a * b, a MultiVertex: this worker's run of whole 64-bit vectors."""
