@@ -11,6 +11,8 @@ NUMBA_CACHE_DIR   numba's own cache; when unset, ipukit sets it on import to the
                   .cache/numba (the folder kit.py uses), else ~/.cache/ipukit/numba, so a plain
                   `python` and `kit.py` compile once between them
 IPUKIT_QUIET      set to 1 to silence the one-line "compiling" notice
+IPUKIT_DEBUG      set to 1 to print the exchange plans of each engine and the source of each generated
+                  numba driver (to standard error)
 IPUKIT_LOOP_BUDGET  loop iterations one call of a learner's codelet may run before it is stopped
                   as endless (default 1,000,000,000; read when the codelet is first run)
 IPUKIT_THREADS    threads the numba backend runs a compute set on (default: the CPUs this process
@@ -32,6 +34,10 @@ def target() -> str:
 
 def course_dir() -> str:
     return os.environ.get("IPUKIT_COURSE_DIR", "")
+
+
+def debug() -> bool:
+    return os.environ.get("IPUKIT_DEBUG", "") not in ("", "0")
 
 
 def quiet() -> bool:

@@ -29,6 +29,7 @@ from ..core.graph import Graph
 from ..core.intervals import id_runs
 from .profile import Profile
 from ..core.programs import Program
+from . import debug
 from .executor import Executor
 from .reference import ReferenceExecutor
 from ..core.tensor import Tensor
@@ -64,6 +65,7 @@ class Engine:
         self._roots = [lowering.lower(p) for p in self.programs]
         self.steps = lowering.steps
         self._placement = lowering.placement
+        debug.show_plans(self.steps)                     # IPUKIT_DEBUG=1
 
         # One flat byte array holds every tile's SRAM. An anonymous mapping is zero-filled
         # and commits 4 KiB pages only when touched (NumPy would ask for 2 MiB huge pages,
