@@ -364,3 +364,94 @@ def test_reduce_scatter_then_all_gather_equal_numpy(backend, p, shape):
     for i in range(p):
         assert set(g.element_tiles(gathered[i]).tolist()) == {i}
     assert eng.profile.num_supersteps == 2
+
+
+# --- the ring reduce-scatter and all-gather (the halves of the ring all-reduce) ---------------
+@pytest.mark.parametrize("backend", ["reference", "numba"])
+@pytest.mark.parametrize("p, shape", [(4, (3, 10)), (5, 7), (3, 2), (2, 9)])
+def test_ring_reduce_scatter_then_ring_all_gather_equal_numpy(backend, p, shape):
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=8))
+    parts = C.add_parts(g, p, shape)
+    pieces, scatter = C.reduce_scatter(g, parts, method="ring")
+    gathered, gather = C.all_gather(g, pieces, method="ring")
+    x = np.random.default_rng(p).standard_normal((p, *np.atleast_1d(shape))).astype(np.float32)
+    eng = run(g, ipukit.Sequence(scatter, gather), {parts: x}, backend)
+    total = x.sum(axis=0).reshape(-1)
+    n = total.size
+    bounds = [n * j // p for j in range(p + 1)]                   # one tile per part: contiguous chunks
+    for j in range(p):
+        np.testing.assert_allclose(eng.read(pieces[j]), total[bounds[j]:bounds[j + 1]], rtol=1e-5, atol=1e-6)
+        assert set(g.element_tiles(pieces[j]).tolist()) <= {j}
+    np.testing.assert_allclose(eng.read(gathered), np.broadcast_to(total, (p, n)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(eng.read(parts), x)
+    assert eng.profile.num_supersteps == 2 * (p - 1)              # P-1 to scatter, P-1 to gather
+
+
+@pytest.mark.parametrize("backend", ["reference", "numba"])
+def test_ring_all_gather_of_pieces_of_different_sizes(backend):
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=8))
+    sizes = [3, 0, 5, 2]
+    pieces = []
+    for i, size in enumerate(sizes):
+        piece = g.add_variable(size, name=f"piece{i}")
+        if size:
+            g.map_linearly(piece, tiles=[2 * i, 2 * i + 1])
+        pieces.append(piece)
+    gathered, prog = C.all_gather(g, pieces, method="ring")
+    values = [np.arange(size, dtype=np.float32) + 10 * i for i, size in enumerate(sizes)]
+    eng = run(g, prog, {t: v for t, v in zip(pieces, values) if v.size}, backend)
+    np.testing.assert_array_equal(eng.read(gathered), np.broadcast_to(np.concatenate(values), (4, sum(sizes))))
+    assert eng.profile.num_supersteps == 3
+
+
+@pytest.mark.parametrize("p, n", [(4, 400), (8, 64), (3, 10)])
+def test_ring_halves_move_one_chunk_per_tile_per_step(p, n):
+    """Each of the P-1 steps of either half: every tile sends and receives at most one chunk (N/P elements)."""
+    chunk = -(-n // p)
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=p))
+    parts = C.add_parts(g, p, n)
+    pieces, scatter = C.reduce_scatter(g, parts, method="ring")
+    gathered, gather = C.all_gather(g, pieces, method="ring")
+    x = np.random.default_rng(n).standard_normal((p, n)).astype(np.float32)
+    profile = run(g, ipukit.Sequence(scatter, gather), {parts: x}, "reference").profile
+    records = executed(profile)
+    assert len(records) == 2 * (p - 1)
+    for record in records:
+        sent, received = _sum(record, "sent"), _sum(record, "received")
+        assert sent.max() <= chunk * F32 and received.max() <= chunk * F32
+    total = sum(_sum(r, "received").sum() for r in records)
+    assert total == 2 * (p - 1) * n * F32                        # every chunk goes P-1 hops, twice
+
+
+def test_ring_halves_across_ipus_send_n_over_the_links_per_step():
+    """Parts on 4 IPUs: each ring step sends one chunk out of every IPU, N x 4 bytes in all."""
+    ipus, tiles, n = 4, 4, 256
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=tiles, num_ipus=ipus))
+    parts = []
+    for r in range(ipus):
+        part = g.add_variable(n, name=f"grad{r}")
+        g.map_linearly(part, tiles=range(r * tiles, (r + 1) * tiles))
+        parts.append(part)
+    pieces, scatter = C.reduce_scatter(g, parts, method="ring")
+    gathered, gather = C.all_gather(g, pieces, method="ring")
+    x = np.random.default_rng(3).standard_normal((ipus, n)).astype(np.float32)
+    eng = Engine(g, ipukit.Sequence(scatter, gather), backend="numba")
+    for part, row in zip(parts, x):
+        eng.write(part, row)
+    profile = eng.run()
+    # each part is cut on each of its 4 tiles, so piece j is slice j of every tile's 64 values
+    order = np.concatenate([np.arange(t * 64 + j * 16, t * 64 + (j + 1) * 16)
+                            for j in range(ipus) for t in range(tiles)])
+    np.testing.assert_allclose(eng.read(gathered), np.broadcast_to(x.sum(axis=0)[order], (ipus, n)),
+                               rtol=1e-5, atol=1e-5)
+    assert profile.link_bytes == 2 * (ipus - 1) * n * F32
+
+
+def test_reduce_scatter_and_all_gather_name_their_methods(spec):
+    g = ipukit.Graph(spec)
+    parts = C.add_parts(g, 4, 8)
+    with pytest.raises(ValueError, match="unknown method 'tree'; choose one of direct, ring"):
+        C.reduce_scatter(g, parts, method="tree")
+    pieces, _ = C.reduce_scatter(g, parts)
+    with pytest.raises(ValueError, match="unknown method 'tree'; choose one of direct, ring"):
+        C.all_gather(g, pieces, method="tree")

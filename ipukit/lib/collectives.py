@@ -25,7 +25,9 @@ all_reduce, gather     1                   each tile sends N*b once, receives (P
 all_reduce, tree       ceil(log2 P) + 1    tree reduce, then one broadcast of the sum
 all_reduce, ring       2(P-1)              each tile sends and receives N/P elements
 reduce_scatter         1                   each tile sends and receives (P-1)*N/P elements
+reduce_scatter, ring   P-1                 each tile sends and receives N/P elements
 all_gather             1                   each tile sends its piece once, receives the P-1 others
+all_gather, ring       P-1                 each tile passes one piece to the next part
 all_to_all             1                   each tile sends and receives (P-1) blocks
 =====================  ==================  ==================================================
 
@@ -49,8 +51,8 @@ from ..core.tensor import Tensor, concat
 
 REDUCE_METHODS = ("gather", "tree")
 ALL_REDUCE_METHODS = ("direct", "ring", "tree", "gather")
-REDUCE_SCATTER_METHODS = ("direct",)
-ALL_GATHER_METHODS = ("direct",)
+REDUCE_SCATTER_METHODS = ("direct", "ring")
+ALL_GATHER_METHODS = ("direct", "ring")
 
 
 @builtin(inputs={"a": "T[n]"}, inouts={"acc": "T[n]"},
@@ -392,8 +394,12 @@ def reduce_scatter(g, parts, method: str = "direct", name: str = "reduce_scatter
     Each part is cut into P chunks (:func:`ring_chunks`: within each tile's share
     of the part, so every tile holds a slice of every chunk).  ``pieces[j]`` is a
     1-D tensor, the sum over all parts of chunk j, mapped where chunk j of part j
-    lives.  One superstep (``method="direct"``): each tile receives (P-1)N/P
-    elements and sends as many.  ``all_gather(g, pieces)`` completes an all-reduce.
+    lives.  ``method="direct"``: one superstep, each tile receives (P-1)N/P
+    elements and sends as many.  ``method="ring"``: P-1 supersteps; in each, part i
+    passes a running sum of one chunk to part i+1, which adds its own: each tile
+    sends and receives N/P elements per step and talks only to the next part (the
+    first half of the ring all-reduce, for links between neighbouring chips).
+    ``all_gather(g, pieces)`` completes an all-reduce.
     """
     items = as_parts(g, parts, name)
     _check_method(method, REDUCE_SCATTER_METHODS, name)
@@ -404,6 +410,8 @@ def reduce_scatter(g, parts, method: str = "direct", name: str = "reduce_scatter
     chunks = ring_chunks(g, items[0], p)
     pieces = [_named(concat([rows[j].flatten()[a:b] for a, b in chunks[j]]) if chunks[j]
                      else rows[j].flatten()[0:0], f"{name}.piece{j}") for j in range(p)]
+    if method == "ring" and p > 1:
+        return pieces, Sequence(*_ring_scatter_steps(g, items, rows, chunks, name))
     return pieces, Sequence(_scatter_step(g, items, rows, chunks, name))
 
 
@@ -412,8 +420,11 @@ def all_gather(g, pieces, method: str = "direct", name: str = "all_gather"):
 
     ``pieces`` is a list of P 1-D tensors (sizes may differ), each mapped.
     ``gathered`` has shape ``(P, total)``: row i is the pieces one after another,
-    mapped linearly over the tiles of piece i.  One superstep (``method="direct"``):
+    mapped linearly over the tiles of piece i.  ``method="direct"``: one superstep,
     each piece is sent once (a broadcast) and each tile receives the P-1 others.
+    ``method="ring"``: P-1 supersteps; in step s, part i passes piece i-s to part
+    i+1, so each tile sends one piece (its share of it) per step, only to the next
+    part.
     """
     _check_method(method, ALL_GATHER_METHODS, name)
     try:
@@ -434,10 +445,30 @@ def all_gather(g, pieces, method: str = "direct", name: str = "all_gather"):
     for i, t in enumerate(items):
         tiles = list(dict.fromkeys(g.element_tiles(t).reshape(-1).tolist())) or [0]
         g.map_linearly(gathered[i], tiles=tiles)
+    slot = [[gathered[i, int(bounds[j]):int(bounds[j + 1])] for j in range(p)] for i in range(p)]
+    if method == "ring" and p > 1:
+        return gathered, Sequence(*_ring_gather_steps(items, slot, name))
     src = concat([items[j] for i in range(p) for j in range(p) if items[j].size])
-    dst = concat([gathered[i, int(bounds[j]):int(bounds[j + 1])] for i in range(p) for j in range(p)
-                  if items[j].size])
+    dst = concat([slot[i][j] for i in range(p) for j in range(p) if items[j].size])
     return gathered, Sequence(Copy(_named(src, f"{name} pieces"), _named(dst, name)))
+
+
+def _ring_gather_steps(items, slot, name) -> list:
+    """P-1 Copies: in step s part i passes piece i-s to part i+1 (step 0 also fills each part's own slot)."""
+    p = len(items)
+    steps = []
+    for s in range(p - 1):
+        pairs = []
+        for i in range(p):
+            j = (i - s) % p                                      # the piece part i passes on
+            if items[j].size:
+                pairs.append((items[j] if s == 0 else slot[i][j], slot[(i + 1) % p][j]))
+            if s == 0 and items[i].size:
+                pairs.append((items[i], slot[i][i]))
+        src = concat([a for a, _ in pairs])
+        dst = concat([b for _, b in pairs])
+        steps.append(Copy(_named(src, f"{name} ring all-gather {s + 1}/{p - 1}"), _named(dst, "next part")))
+    return steps
 
 
 def ring_chunks(g, part: Tensor, p: int) -> list:
@@ -455,21 +486,32 @@ def ring_chunks(g, part: Tensor, p: int) -> list:
     return chunks
 
 
-def _ring_steps(g, items, rows, name) -> list:
+def _ring_scatter_steps(g, items, rows, chunks, name) -> list:
+    """P-1 supersteps: chunk c's running sum starts at part c+1 and goes round to part c.
+
+    In step s part i sends its running sum of chunk i-1-s to part i+1, which adds its
+    own share; after the last step ``rows[c]`` holds the complete sum of chunk c.
+    """
     p = len(items)
-    chunks = ring_chunks(g, items[0], p)
     steps = []
-    for s in range(p - 1):                      # reduce-scatter
+    for s in range(p - 1):
         cs = g.add_compute_set(f"{name} (ring reduce-scatter {s + 1}/{p - 1})")
         for i in range(p):
-            j, c = (i + 1) % p, (i - s) % p
+            j, c = (i + 1) % p, (i - 1 - s) % p
             if chunks[c]:
                 running = items[i] if s == 0 else rows[i]
                 add_elementwise(g, cs, add, rows[j], ranges=chunks[c], a=running, b=items[j], out=rows[j])
         steps.append(Execute(cs))
-    for s in range(p - 1):                      # all-gather
-        pairs = [(rows[i], rows[(i + 1) % p], a, b)
-                 for i in range(p) for a, b in chunks[(i + 1 - s) % p]]
+    return steps
+
+
+def _ring_steps(g, items, rows, name) -> list:
+    """The ring all-reduce: the ring reduce-scatter, then the complete chunks go round once more."""
+    p = len(items)
+    chunks = ring_chunks(g, items[0], p)
+    steps = _ring_scatter_steps(g, items, rows, chunks, name)
+    for s in range(p - 1):                      # all-gather: part i passes chunk i-s to part i+1
+        pairs = [(rows[i], rows[(i + 1) % p], a, b) for i in range(p) for a, b in chunks[(i - s) % p]]
         steps.append(_copy_ranges(pairs, f"{name} ring all-gather {s + 1}/{p - 1}", "next part"))
     return steps
 
