@@ -20,10 +20,11 @@ from ..core.programs import Sequence
 from ..core.tensor import Tensor, concat
 from .matmul import matmul
 from .nn import softmax
+from .planner import AVAILABLE_MEMORY_PROPORTION
 
 
 def attention(g, x: Tensor, wq: Tensor, wk: Tensor, wv: Tensor, wo: Tensor, heads: int = 1,
-              name: str = "attention", available_memory_proportion: float = 0.6):
+              name: str = "attention", available_memory_proportion: float = AVAILABLE_MEMORY_PROPORTION):
     """Self-attention of ``x`` (S, D) or (B, S, D); returns ``(out, program)``, out shaped like ``x``."""
     if not isinstance(x, Tensor) or x.ndim not in (2, 3):
         raise ValueError(f"{name}: x must be (S, D) or (B, S, D), got "

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.tensor import Tensor
 from .matmul import matmul
+from .planner import AVAILABLE_MEMORY_PROPORTION
 
 
 def _pair(v, label, name):
@@ -28,7 +29,7 @@ def _pair(v, label, name):
 
 
 def conv2d(g, x: Tensor, w: Tensor, stride=1, padding=0, groups: int = 1, name: str = "conv2d",
-           available_memory_proportion: float = 0.6):
+           available_memory_proportion: float = AVAILABLE_MEMORY_PROPORTION):
     """Convolve ``x`` (N, C, H, W) with ``w`` (O, C // groups, KH, KW); returns ``(y, program)``.
 
     ``stride`` and ``padding`` are ints or (rows, columns) pairs; ``groups`` splits the

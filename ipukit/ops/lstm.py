@@ -18,10 +18,11 @@ from ..core.tensor import Tensor, concat
 from . import codelets as K
 from .elementwise import add, map_elementwise
 from .matmul import matmul
+from .planner import AVAILABLE_MEMORY_PROPORTION
 
 
 def lstm_cell(g, x: Tensor, h: Tensor, c: Tensor, w: Tensor, b: Tensor | None = None, name: str = "lstm_cell",
-              available_memory_proportion: float = 0.6):
+              available_memory_proportion: float = AVAILABLE_MEMORY_PROPORTION):
     """``x`` (B, I), ``h`` and ``c`` (B, H), ``w`` (I + H, 4H), ``b`` (4H,) or None.
 
     Returns ``((h_new, c_new), program)``.

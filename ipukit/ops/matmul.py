@@ -27,7 +27,7 @@ from ..core.programs import Copy, Execute, Sequence
 from ..core.tensor import Tensor, concat
 from .codelets import reduce_partials_half
 from .layout import map_segments
-from .planner import Geometry, MatmulPlan, plan_matmul
+from .planner import AVAILABLE_MEMORY_PROPORTION, Geometry, MatmulPlan, plan_matmul
 
 
 def _check_operands(a, b, name):
@@ -52,7 +52,7 @@ def _check_operands(a, b, name):
 
 
 def matmul(g, a: Tensor, b: Tensor, name: str = "matmul", plan: MatmulPlan | None = None,
-           available_memory_proportion: float = 0.6, rearrange: bool = False):
+           available_memory_proportion: float = AVAILABLE_MEMORY_PROPORTION, rearrange: bool = False):
     """``a @ b`` as NumPy's ``matmul`` computes it; returns ``(out, program)``.
 
     ``a`` (M x K) and ``b`` (K x N) may also be batches (B x M x K) and (B x K x N);
@@ -127,7 +127,7 @@ def _broadcast_batch(t: Tensor, batch: int) -> Tensor:
 
 def create_matmul_inputs(g, m: int, k: int, n: int, plan: MatmulPlan | None = None, dtype="float32",
                          batch: int | None = None, name: str = "matmul",
-                         available_memory_proportion: float = 0.6):
+                         available_memory_proportion: float = AVAILABLE_MEMORY_PROPORTION):
     """New variables A (M x K) and B (K x N) mapped the way ``plan`` wants them.
 
     Like poplin's ``createMatMulInputLHS`` / ``RHS``: every block of A and of B

@@ -48,6 +48,10 @@ from ..compile.sram import align_up
 from .codelets import reduce_partials_half
 from .layout import split_bounds
 
+# The share of a tile's SRAM a matmul's temporary data may use: PopLibs' default for the
+# poplin::matMul / convolution option availableMemoryProportion (PopLibs API reference,
+# "Matrix multiply options": availableMemoryProportion, decimal between 0 and 1, [=0.6]).
+AVAILABLE_MEMORY_PROPORTION = 0.6
 MEMORY_CATEGORIES = ("A and B blocks", "partials", "output", "exchange buffers", "vertex state")
 TEMPORARY = ("partials", "exchange buffers")
 STEP_NAMES = ("partial products", "reduction")
@@ -497,7 +501,7 @@ def _quick(spec, m, k, n, batch, dtype, cand, amp):
 
 
 def plan_matmul(spec, m: int, k: int, n: int, dtype="float32", batch: int = 1,
-                available_memory_proportion: float = 0.6, tiles: int | None = None,
+                available_memory_proportion: float = AVAILABLE_MEMORY_PROPORTION, tiles: int | None = None,
                 splits=None, check_memory: bool = True) -> MatmulPlan:
     """The fastest way (by the cost model) to compute ``(m x k) @ (k x n)`` on ``spec``.
 
