@@ -52,6 +52,7 @@ from .layout import split_bounds
 # poplin::matMul / convolution option availableMemoryProportion (PopLibs API reference,
 # "Matrix multiply options": availableMemoryProportion, decimal between 0 and 1, [=0.6]).
 AVAILABLE_MEMORY_PROPORTION = 0.6
+PARTIAL_BYTES = 4        # partial sums are float32, also for half inputs (poplin's partialsType default)
 MEMORY_CATEGORIES = ("A and B blocks", "partials", "output", "exchange buffers", "vertex state")
 TEMPORARY = ("partials", "exchange buffers")
 STEP_NAMES = ("partial products", "reduction")
@@ -371,15 +372,15 @@ def evaluate(geo: Geometry):
             src_d = np.broadcast_to(others, (ru.size, geo.sk))
             src_tile = geo.tile_of(geo.b[ru][:, None], geo.i[ru][:, None], geo.j[ru][:, None], src_d)
             src_off = (geo.layer[ru] * geo.lmax)[:, None] + s0[:, None] + 0 * src_d
-            nbytes = np.broadcast_to((size * 4)[:, None], src_d.shape)
+            nbytes = np.broadcast_to((size * PARTIAL_BYTES)[:, None], src_d.shape)
             dst = np.broadcast_to(rt[:, None], src_d.shape)
-            gather = Plan(src_tile.ravel(), (src_off * 4).ravel(), dst.ravel().copy(),
+            gather = Plan(src_tile.ravel(), (src_off * PARTIAL_BYTES).ravel(), dst.ravel().copy(),
                           np.zeros(src_d.size, np.int64), nbytes.ravel().copy())
             ex_r = cost.exchange_phase(big, T, gather)
             if ex_r is not None:
                 phases += [cost.sync_phase(spec, ex_r.ipus), ex_r]
-            local = np.bincount(rt, weights=size * 4, minlength=T).astype(np.int64)
-            buffers = np.bincount(rt, weights=align_up(geo.sk * size * 4, spec.alignment),
+            local = np.bincount(rt, weights=size * PARTIAL_BYTES, minlength=T).astype(np.int64)
+            buffers = np.bincount(rt, weights=align_up(geo.sk * size * PARTIAL_BYTES, spec.alignment),
                                   minlength=T).astype(np.int64)
         comp_r = cost.compute_phase(spec, T, rt, r_cycles, local)
         phases += [cost.sync_phase(spec, comp_r.ipus), comp_r]
@@ -395,7 +396,7 @@ def evaluate(geo: Geometry):
     osz = geo.isz
     if geo.reduce:
         e0, e1 = geo.slices()
-        partials = per_tile(every, np.full(U, geo.lmax * 4))
+        partials = per_tile(every, np.full(U, geo.lmax * PARTIAL_BYTES))
         output = per_tile(every, (e1 - e0) * osz)
     else:
         partials = np.zeros(T, np.int64)
@@ -478,19 +479,19 @@ def _quick(spec, m, k, n, batch, dtype, cand, amp):
     ln = -(-s // w)
     red = reduce_partials_half if half else C.reduce_rows
     vr = np.asarray(red.cycles(a=sk * ln, spec=spec, dtype=np.dtype(np.float32)))
-    comp_r = W * -(-q * w // W) * vr + (sk > 1) * -(-q * s * 4 // wb)
-    exch_r = -(-q * np.maximum((sk - 1) * s, L - L // sk) * 4 // xb)
+    comp_r = W * -(-q * w // W) * vr + (sk > 1) * -(-q * s * PARTIAL_BYTES // wb)
+    exch_r = -(-q * np.maximum((sk - 1) * s, L - L // sk) * PARTIAL_BYTES // xb)
     total = total + need * (sync + comp_r) + (sk > 1) * (sync + exch_r)
     V = r_of * c_of
     state = align_up(q * (V * cost.vertex_state_bytes(3, 0) + need * w * cost.vertex_state_bytes(2, 0)), al)
-    reduce_buffers = (sk > 1) * q * w * align_up(sk * ln * 4, al)
+    reduce_buffers = (sk > 1) * q * w * align_up(sk * ln * PARTIAL_BYTES, al)
     # For memory, a lower bound: when both A and B are cut, the host layout lets a tile
     # keep one of its two blocks at home, so it receives at least the smaller one. The
     # quick filter may let a split through that does not fit (the exact plan decides),
     # but never drops one that does.
     received = q * np.where((sn > 1) & (sm > 1), np.minimum(a, bb), (sn > 1) * a + (sm > 1) * bb)
     buffers = np.maximum(reduce_buffers, align_up(received, al))
-    partials = need * align_up(q * L * 4, al)
+    partials = need * align_up(q * L * PARTIAL_BYTES, al)
     output = align_up(q * np.where(need, s, L) * isz, al)
     held = align_up(q * a, al) + align_up(q * bb, al)              # a tile hosting both blocks
     temps = partials + buffers
