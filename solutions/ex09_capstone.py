@@ -1,54 +1,42 @@
 """Notebook 09, capstone: solutions.
 
 Tuning a model on the IPU is a loop: measure, find what dominates, change one
-thing, measure again.  These three exercises read a profile, turn it into
-FLOP/s against the machine's peak, and tune the mapping of a small layer until
-it meets a cycle budget.
+thing, measure again.  These exercises pick a matmul split from the planner's
+prices under a memory cap, tune the mapping of a small layer to a cycle budget,
+and then, open-ended, get a whole BERT encoder layer under a cycle budget by
+any means (graded in tiers: bronze, silver, gold).
 """
 import math
 
 import numpy as np
 
 import ipukit
-from ipukit import cost
+from ipukit import cost, ops
 from ipukit.ops import codelets as K
 
-PHASES = ("compute", "exchange", "sync", "host")
 GELU_C = math.sqrt(2.0 / math.pi)
 
 
-def read_profile(profile):
-    """Exercise 09.1: read a profile.
+def pick_split(spec, m, k, n, candidates, dtype="float32", available_memory_proportion=0.6):
+    """Exercise 09.1: pick a matmul split from its priced plans, under a memory cap.
 
-    Return ``(phase, tile, share)``: the phase (``"compute"``, ``"exchange"``,
-    ``"sync"`` or ``"host"``) that took the most cycles in the run (the first in
-    that order if several tie); the tile that was busy computing the longest,
-    summed over the run (the lowest id if several tie); and that tile's share of
-    all the tiles' compute cycles together (1 / tiles when the work is even).
+    ``candidates`` is a list of splits ``(m_parts, n_parts, k_parts)`` of the
+    product ``(m x k) @ (k x n)`` on ``spec``.  Return the one whose plan takes the
+    fewest cycles among those whose temporaries fit under
+    ``available_memory_proportion`` of a tile's SRAM (the first of equal ones).
+    Raise ValueError naming the sizes if none fits.
     """
-    by_phase = profile.cycles_by_phase()
-    phase = max(PHASES, key=lambda kind: by_phase[kind])    # max keeps the first of equal values
-    busy = profile.tile_cycles("compute")                    # (tiles,) compute cycles of each tile
-    tile = int(np.argmax(busy))
-    total = int(busy.sum())
-    share = float(busy[tile] / total) if total else 0.0
-    return phase, tile, share
-
-
-def achieved_flops(profile, flops, dtype="float32"):
-    """Exercise 09.2: achieved FLOP/s and the fraction of the peak.
-
-    ``profile`` is a run that did ``flops`` floating-point operations.  Return
-    ``(flops_per_second, fraction_of_peak, compute_fraction)``: the rate over the
-    whole run (every phase counts: compute, exchange, sync, host), that rate as a
-    fraction of the machine's AMP peak for ``dtype`` (every tile of every IPU in
-    ``profile.spec``), and the same fraction counting only the compute phases.
-    """
-    spec = profile.spec
-    peak = spec.peak_flops(dtype)                          # FLOP/s of all tiles of all IPUs
-    rate = flops / profile.seconds
-    compute_rate = flops / (profile.compute_cycles / spec.clock_hz)
-    return rate, rate / peak, compute_rate / peak
+    best = None
+    for split in candidates:
+        plan = ops.plan_matmul(spec, m, k, n, dtype, splits=split, check_memory=False,
+                               available_memory_proportion=available_memory_proportion)
+        if plan.fits and (best is None or plan.cycles < best[1]):   # strict: the first of equals stays
+            best = (tuple(split), plan.cycles)
+    if best is None:
+        raise ValueError(f"pick_split: none of the {len(candidates)} splits of ({m} x {k}) @ ({k} x {n}) "
+                         f"fits under {available_memory_proportion:.0%} of a tile's SRAM: offer smaller "
+                         "pieces (more parts) or raise the proportion")
+    return best[0]
 
 
 # --- exercise 09.3: the activation of the feed-forward block --------------------------
@@ -114,3 +102,114 @@ def tuned_bias_gelu(graph, rows, width):
             for a, b in zip(cuts[:-1], cuts[1:]):
                 graph.add_vertex(cs, bias_gelu_rows, tile=tile, a=x[a:b], bias=bias, out=out[a:b])
     return x, bias, out, ipukit.Execute(cs)
+
+
+# --- the capstone: one BERT encoder layer under a cycle budget ---------------------------
+SHAPES = {"x": ("batch", "tokens", "width"), "wq": ("width", "width"), "wk": ("width", "width"),
+          "wv": ("width", "width"), "wo": ("width", "width"), "w1": ("width", "ffn"), "b1": ("ffn",),
+          "w2": ("ffn", "width"), "b2": ("width",), "gamma1": ("width",), "beta1": ("width",),
+          "gamma2": ("width",), "beta2": ("width",)}
+
+
+def _vectors(n, spec, dtype):                        # 64-bit vectors: 2 float32 or 4 float16
+    return -(-n // cost.vector_elements(spec, dtype))
+
+
+@ipukit.codelet(inputs={"a": "T[n]", "bias": "T[n]"}, outputs={"out": "T[n]"},
+                cycles=lambda out, spec, dtype: cost.VERTEX_OVERHEAD
+                + (cost.BINARY_CYCLES_PER_VECTOR + K.GELU_CYCLES_PER_VECTOR) * _vectors(out, spec, dtype))
+def bias_gelu(a, bias, out):
+    """out = GELU(a + bias): an add and a GELU per element, in one vertex (notebook 09, section 4.2)."""
+    for i in range(out.size):
+        x = np.float64(a[i]) + np.float64(bias[i])
+        out[i] = 0.5 * x * (1.0 + math.tanh(GELU_C * (x + 0.044715 * x * x * x)))
+
+
+@ipukit.codelet(inputs={"a": "T[n]", "bias": "T[n]", "res": "T[n]"}, outputs={"out": "T[n]"},
+                cycles=lambda out, spec, dtype: cost.VERTEX_OVERHEAD
+                + 2 * cost.BINARY_CYCLES_PER_VECTOR * _vectors(out, spec, dtype))
+def bias_residual(a, bias, res, out):
+    """out = a + bias + res: two adds per element, in one vertex (notebook 09, section 4.2)."""
+    for i in range(out.size):
+        out[i] = np.float64(a[i]) + np.float64(bias[i]) + np.float64(res[i])
+
+
+def first_draft_layer(graph, size, batch=1):
+    """The first draft of notebook 09 (given): ``(tensors, out, program)``.
+
+    Every tensor float32 and mapped linearly; each matmul with weights split by
+    tokens (every tile multiplies some tokens by the whole weight matrix); every
+    op its own step.  Correct, and far from the budget of exercise 09.2.
+    """
+    B, S, H = batch, size["tokens"], size["heads"]
+    dims = {**size, "batch": B}
+    t = {}
+    for name, axes in SHAPES.items():
+        t[name] = graph.add_variable(tuple(dims[a] for a in axes), "float32", name=name)
+        graph.map_linearly(t[name])
+    steps = []
+
+    def op(result):
+        out, program = result
+        steps.append(program)
+        return out
+
+    def project(a, w, name):
+        plan = ops.plan_matmul(graph.spec, B * S, w.shape[0], w.shape[1], w.dtype, splits=(graph.num_tiles, 1, 1))
+        return op(ops.matmul(graph, a, w, name=name, plan=plan))
+
+    x, D = t["x"], size["width"]
+    dh = D // H
+
+    def heads(v, order):                   # (B, S, D) -> (B * H, ...): views, no data moves
+        v = v.reshape(B, S, H, dh).transpose(*order)
+        return v.reshape(B * H, *v.shape[2:])
+
+    q, k, v = (project(x, t[w], f"attention/{w[1]}") for w in ("wq", "wk", "wv"))
+    scores = op(ops.matmul(graph, heads(q, (0, 2, 1, 3)), heads(k, (0, 2, 3, 1)), name="attention/scores"))
+    probs = op(ops.softmax(graph, scores, scale=1 / math.sqrt(dh), name="attention/softmax"))
+    context = op(ops.matmul(graph, probs, heads(v, (0, 2, 1, 3)), name="attention/context"))
+    context = context.reshape(B, H, S, dh).transpose(0, 2, 1, 3).reshape(B, S, D)
+    attention = project(context, t["wo"], "attention/out")
+    n1 = op(ops.layer_norm(graph, op(ops.add(graph, x, attention, name="residual1")), t["gamma1"], t["beta1"],
+                           name="norm1"))
+    h = op(ops.add(graph, project(n1, t["w1"], "ffn/in"), t["b1"], name="ffn/bias1"))
+    f = op(ops.add(graph, project(op(ops.gelu(graph, h, name="ffn/gelu")), t["w2"], "ffn/out"), t["b2"],
+                   name="ffn/bias2"))
+    out = op(ops.layer_norm(graph, op(ops.add(graph, n1, f, name="residual2")), t["gamma2"], t["beta2"],
+                            name="norm2"))
+    return t, out, ipukit.Sequence(*steps)
+
+
+def fast_encoder_layer(graph, size, batch=1):
+    """Exercise 09.2: one BERT encoder layer under a cycle budget, by any means.
+
+    Returns ``(tensors, out, program)``: ``tensors`` maps every name of
+    ``SHAPES`` to a tensor of that shape (float32 or float16, laid out as you
+    like), ``out`` is the layer's output (batch, tokens, width).
+    """
+    dtype = "float16"                                      # 4x the AMP rate, half the bytes to exchange
+    B, H = batch, size["heads"]
+    dims = {**size, "batch": B}
+    t = {}
+    for name, axes in SHAPES.items():
+        t[name] = graph.add_variable(tuple(dims[a] for a in axes), dtype, name=name)
+        graph.map_linearly(t[name])                        # x linear: its readers spread over the tiles
+    steps = []
+
+    def op(result):
+        out, program = result
+        steps.append(program)
+        return out
+
+    x = t["x"]
+    attention = op(ops.attention(graph, x, t["wq"], t["wk"], t["wv"], t["wo"], heads=H))   # QKV fused, planned
+    n1 = op(ops.layer_norm(graph, op(ops.add(graph, x, attention, name="residual1")), t["gamma1"], t["beta1"],
+                           name="norm1"))
+    h = op(ops.matmul(graph, n1, t["w1"], name="ffn/in"))                                   # the planner's split
+    act = op(ops.map_elementwise(graph, bias_gelu, {"a": h, "bias": t["b1"]}, name="ffn/bias+gelu"))["out"]
+    f = op(ops.matmul(graph, act, t["w2"], name="ffn/out"))
+    r2 = op(ops.map_elementwise(graph, bias_residual, {"a": f, "bias": t["b2"], "res": n1}, like=n1,
+                                name="ffn/bias+residual"))["out"]
+    out = op(ops.layer_norm(graph, r2, t["gamma2"], t["beta2"], name="norm2"))
+    return t, out, ipukit.Sequence(*steps)

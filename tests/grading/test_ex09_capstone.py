@@ -1,4 +1,4 @@
-"""Grading tests of notebook 09 (capstone): ex09_1, ex09_2 and ex09_3.
+"""Grading tests of notebook 09 (capstone): ex09_1 to ex09_5.
 
 Expected values come from how each test builds its program and from the cost
 model's rules (six workers, 10 cycles to start a vertex, one cycle per 64-bit
@@ -6,7 +6,10 @@ vector for ``scale``, 4 bytes per cycle on the exchange, a 150-cycle sync, the
 host link's bytes per second), or from published peak rates (GC2: 31.1 TFLOPS
 float32, 124.5 float16, for 1216 tiles; GC200: 62.5 and 250 for 1472 tiles),
 never from the code under test.  Every run uses the reference backend: plain
-Python, so the grader starts no numba compilation.
+Python, so the grader starts no numba compilation.  ex09_1's expected split is
+priced by the library's planner (ops.plan_matmul), not by the learner's code; the
+capstone's tiers (ex09_2 bronze, ex09_4 silver, ex09_5 gold) are set from the
+solution's cycles, and its output is checked against a float64 NumPy layer.
 """
 import math
 
@@ -14,8 +17,8 @@ import numpy as np
 import pytest
 
 import ipukit
-from ipukit import Copy, Engine, Execute, Repeat, Sequence
-from ipukit import codelets as C
+from ipukit import Engine
+from ipukit import exercise as X
 from ipukit import ops
 
 WORKERS, OVERHEAD, SYNC = 6, 10, 150
@@ -35,203 +38,172 @@ def _num(x):
     return f"{x:,}" if isinstance(x, (int, np.integer)) else repr(x)
 
 
-# --- ex09_1: read a profile ----------------------------------------------------------
-def _scale_cycles(n):
-    """A tile with one scale vertex over n float32: 6 x (10 + one cycle per 2 elements)."""
-    return WORKERS * (OVERHEAD + -(-n // 2)) if n else 0
+# --- ex09_1: pick a matmul split under a memory cap -----------------------------------------
+def _best_split(spec, m, k, n, candidates, dtype, amp):
+    """The library planner prices each split; the fastest that fits wins, the first of equals."""
+    priced = [(ops.plan_matmul(spec, m, k, n, dtype, splits=c, check_memory=False,
+                               available_memory_proportion=amp), tuple(c)) for c in candidates]
+    fitting = [(p.cycles, i, c) for i, (p, c) in enumerate(priced) if p.fits]
+    return (min(fitting)[2] if fitting else None), priced
 
 
-def _profile_case(tiles, loads, repeats, copies, host_elements):
-    """Run a program with known costs; return (profile, expected phase totals, compute per tile).
-
-    ``loads[k][t]``: elements of compute set k's one scale vertex on tile t (0: none),
-    run ``repeats[k]`` times; ``copies``: float32 counts copied from tile 0 to tile 1;
-    ``host_elements``: float32 streamed from the host onto the last tile (0: no stream).
-    """
-    spec = ipukit.GC2.replace(tiles=tiles)
-    g = ipukit.Graph(spec)
-    steps = []
-    busy = np.zeros(tiles, np.int64)
-    totals = {"compute": 0, "exchange": 0, "sync": 0, "host": 0}
-    for k, (load, reps) in enumerate(zip(loads, repeats)):
-        x = g.add_variable(int(sum(load)) or 1, name=f"x{k}")
-        y = g.add_variable(int(sum(load)) or 1, name=f"y{k}")
-        cs = g.add_compute_set(f"work{k}")
-        start = 0
-        for t, n in enumerate(load):
-            if n:
-                g.set_tile_mapping(x[start:start + n], t)
-                g.set_tile_mapping(y[start:start + n], t)
-                g.add_vertex(cs, C.scale, tile=t, a=x[start:start + n], out=y[start:start + n], factor=0.5)
-                start += n
-        if start == 0:                              # nothing to do: keep the tensors on tile 0
-            g.set_tile_mapping(x, 0)
-            g.set_tile_mapping(y, 0)
-        steps.append(Repeat(reps, Execute(cs)))
-        per_tile = np.array([_scale_cycles(n) for n in load], np.int64)
-        busy += reps * per_tile
-        totals["compute"] += reps * int(per_tile.max())
-        totals["sync"] += reps * SYNC
-    for i, m in enumerate(copies):
-        a, b = g.add_variable(m, name=f"a{i}"), g.add_variable(m, name=f"b{i}")
-        g.set_tile_mapping(a, 0)
-        g.set_tile_mapping(b, 1)
-        steps.append(Copy(a, b))
-        totals["exchange"] += m                     # 4 m bytes at 4 bytes per cycle
-        totals["sync"] += SYNC
-    if host_elements:
-        stream = g.add_host_stream("feed", host_elements)
-        h = g.add_variable(host_elements, name="h")
-        g.set_tile_mapping(h, tiles - 1)
-        steps.append(Copy(stream, h))
-        nbytes = 4 * host_elements                  # the host link, or the tile's 4 B/cycle port
-        totals["host"] += max(math.ceil(nbytes / (spec.host_bytes_per_second / spec.clock_hz)), -(-nbytes // 4))
-        totals["sync"] += SYNC
-    eng = Engine(g, Sequence(*steps), backend="reference")
-    if host_elements:
-        eng.connect_stream("feed", np.zeros(host_elements, np.float32))
-    return eng.run(), totals, busy
-
-
-def _check_read_profile(ex09, profile, totals, busy):
-    order = ("compute", "exchange", "sync", "host")
-    phase = max(order, key=lambda k: totals[k])
-    tile = int(np.flatnonzero(busy == busy.max())[0])
-    share = busy[tile] / busy.sum()
-    answer = ex09.read_profile(profile)
-    assert isinstance(answer, tuple) and len(answer) == 3, f"expected a (phase, tile, share) tuple, got {answer!r}"
-    got_phase, got_tile, got_share = answer
-    cycles = ", ".join(f"{k} {totals[k]:,}" for k in order)
-    assert got_phase == phase, f"expected phase {phase!r} (cycles by phase: {cycles}), got {got_phase!r}"
-    assert got_tile == tile, (f"expected tile {tile}, the busiest computing (compute cycles per tile: "
-                              f"{busy.tolist()}), got {got_tile!r}")
-    assert got_share == pytest.approx(share, rel=1e-9), (
-        f"expected tile {tile}'s share of all compute cycles, {busy[tile]:,} / {busy.sum():,} = {share:.6f}, "
-        f"got {_num(got_share)}")
+def _check_split(ex09, budget, spec, m, k, n, candidates, dtype="float32", amp=0.6):
+    budget.case(f"({m} x {k}) @ ({k} x {n}) {dtype} on {spec.tiles} tiles, memory proportion {amp}")
+    expected, priced = _best_split(spec, m, k, n, candidates, dtype, amp)
+    table = "; ".join(f"{c}: {p.cycles:,} cycles, {p.temporary_bytes:,} B{'' if p.fits else ' (does not fit)'}"
+                      for p, c in priced)
+    got = ex09.pick_split(spec, m, k, n, list(candidates), dtype, amp)
+    got = tuple(int(v) for v in got) if isinstance(got, (tuple, list)) else got
+    assert got == expected, (f"expected the split {expected}, the fastest of those that fit under "
+                             f"{amp * spec.sram_bytes_per_tile:,.0f} B, got {got!r} (the candidates: {table})")
 
 
 @pytest.mark.ex09_1
-def test_read_profile_compute_bound_and_skewed(ex09):
-    # tile 2 holds 4,000 elements, the others 400: compute dominates, tile 2 does most of it
-    profile, totals, busy = _profile_case(4, [[400, 400, 4000, 400]], [3], [], 0)
-    _check_read_profile(ex09, profile, totals, busy)
+def test_pick_split_the_cap_decides(ex09, budget):
+    spec = ipukit.GC2.replace(tiles=16)
+    candidates = [(2, 8, 1), (8, 1, 2), (1, 8, 2)]
+    _check_split(ex09, budget, spec, 256, 64, 128, candidates, amp=1.0)     # no cap to speak of: the fastest
+    _check_split(ex09, budget, spec, 256, 64, 128, candidates, amp=0.13)    # the fastest needs 36 KiB: too much
 
 
 @pytest.mark.ex09_1
-def test_read_profile_exchange_bound(ex09):
-    profile, totals, busy = _profile_case(4, [[100, 300, 0, 100]], [1], [20_000, 5_000], 0)
-    _check_read_profile(ex09, profile, totals, busy)
+def test_pick_split_first_of_equals(ex09, budget):
+    spec = ipukit.GC2.replace(tiles=16)
+    _check_split(ex09, budget, spec, 128, 256, 256, [(2, 2, 4), (1, 4, 4), (2, 8, 1)])
+    _check_split(ex09, budget, spec, 128, 256, 256, [(1, 4, 4), (2, 2, 4), (2, 8, 1)])
 
 
 @pytest.mark.ex09_1
-def test_read_profile_sync_bound(ex09):
-    # tiny work, repeated: every superstep pays a 150-cycle sync for ~100 cycles of work
-    profile, totals, busy = _profile_case(8, [[8, 8, 8, 8, 8, 8, 8, 9], [2, 0, 0, 0, 0, 0, 0, 2]], [20, 30], [], 0)
-    _check_read_profile(ex09, profile, totals, busy)
+def test_pick_split_nothing_fits(ex09, budget):
+    budget.case("BERT-Large's (512 x 1024) @ (1024 x 4096) in float16 on a GC2, memory proportion 0.3")
+    candidates = [(16, 76, 1), (32, 38, 1), (4, 304, 1), (8, 38, 4)]
+    with pytest.raises(ValueError) as raised:
+        ex09.pick_split(ipukit.GC2, 512, 1024, 4096, candidates, "float16", 0.3)
+    assert "512" in str(raised.value) and "4096" in str(raised.value), \
+        f"expected the ValueError to name the sizes (512, 1024, 4096), got {str(raised.value)!r}"
 
 
 @pytest.mark.ex09_1
-def test_read_profile_host_bound(ex09):
-    profile, totals, busy = _profile_case(2, [[50, 60]], [1], [100], 30_000)
-    _check_read_profile(ex09, profile, totals, busy)
-
-
-@pytest.mark.ex09_1
-@pytest.mark.parametrize("seed", range(6))
-def test_read_profile_random(ex09, seed):
-    rng = np.random.default_rng(900 + seed)
-    tiles = int(rng.integers(2, 13))
-    sets = int(rng.integers(1, 4))
-    loads = [(rng.integers(0, 2000, tiles) * (rng.random(tiles) < 0.8)).tolist() for _ in range(sets)]
-    for load in loads:
-        load[int(rng.integers(tiles))] += 1          # at least one vertex in every compute set
-    repeats = rng.integers(1, 6, sets).tolist()
-    copies = rng.integers(1, 15_000, int(rng.integers(0, 3))).tolist()
-    host = int(rng.choice([0, int(rng.integers(1, 16_000))]))
-    profile, totals, busy = _profile_case(tiles, loads, repeats, copies, host)
-    _check_read_profile(ex09, profile, totals, busy)
-
-
-# --- ex09_2: achieved FLOP/s and the fraction of the peak ----------------------------------
-def _published_peak(spec, dtype):
-    chip, tiles = PUBLISHED_PEAK[(spec.name, dtype)]
-    return chip / tiles * spec.total_tiles
-
-
-def _check_flops(ex09, profile, flops, dtype, expected_cycles=None):
-    spec = profile.spec
-    cycles = profile.total_cycles if expected_cycles is None else expected_cycles
-    rate = flops / (cycles / spec.clock_hz)
-    peak = _published_peak(spec, dtype)
-    compute_rate = flops / (profile.compute_cycles / spec.clock_hz)
-    answer = ex09.achieved_flops(profile, flops, dtype)
-    assert isinstance(answer, tuple) and len(answer) == 3, \
-        f"expected a (flops_per_second, fraction_of_peak, compute_fraction) tuple, got {answer!r}"
-    got_rate, got_fraction, got_compute = answer
-    assert got_rate == pytest.approx(rate, rel=1e-6), (
-        f"expected {flops:,} FLOP in {cycles:,} cycles at {spec.clock_hz / 1e9:g} GHz = {rate:.6g} FLOP/s "
-        f"(every phase counts), got {_num(got_rate)}")
-    assert got_fraction == pytest.approx(rate / peak, rel=0.01), (
-        f"expected {rate:.4g} / {peak:.4g} (the {dtype} peak of {spec.total_tiles} {spec.name} tiles) = "
-        f"{rate / peak:.4f}, got {_num(got_fraction)}")
-    assert got_compute == pytest.approx(compute_rate / peak, rel=0.01), (
-        f"expected the fraction over the compute phases only ({profile.compute_cycles:,} of {cycles:,} cycles): "
-        f"{compute_rate / peak:.4f}, got {_num(got_compute)}")
-
-
-@pytest.mark.ex09_2
-def test_achieved_flops_by_hand(ex09):
-    # 4 tiles x 6 vertices of (4 x 8) @ (8 x 4): 256 FLOP each, 10 + 256 / 16 = 26 worker cycles;
-    # one compute phase of 6 x 26 = 156 cycles after a 150-cycle sync: 306 cycles for 24,576 FLOP
-    g = ipukit.Graph(ipukit.GC2.replace(tiles=4))
-    a, b, c = g.add_variable((24, 4, 8), name="a"), g.add_variable((24, 8, 4), name="b"), \
-        g.add_variable((24, 4, 4), name="c")
-    cs = g.add_compute_set("blocks")
-    for v in range(24):
-        for t in (a[v], b[v], c[v]):
-            g.set_tile_mapping(t, v // 6)
-        g.add_vertex(cs, C.matmul_partial, tile=v // 6, a=a[v], b=b[v], out=c[v])
-    profile = Engine(g, Execute(cs), backend="reference").run()
-    _check_flops(ex09, profile, 24 * 256, "float32", expected_cycles=306)
-
-
-def _matmul_profile(spec, m, k, n, dtype, batch=1, seed=0):
-    g = ipukit.Graph(spec)
-    shape_a, shape_b = ((batch, m, k), (batch, k, n)) if batch > 1 else ((m, k), (k, n))
-    a, b = g.add_variable(shape_a, dtype, name="a"), g.add_variable(shape_b, dtype, name="b")
-    g.map_linearly(a)
-    g.map_linearly(b)
-    out, prog = ops.matmul(g, a, b)
-    eng = Engine(g, prog, backend="reference")
-    rng = np.random.default_rng(seed)
-    eng.write(a, rng.standard_normal(shape_a).astype(dtype))
-    eng.write(b, rng.standard_normal(shape_b).astype(dtype))
-    return eng.run()
-
-
-@pytest.mark.ex09_2
-@pytest.mark.parametrize("chip, tiles, ipus, m, k, n, dtype, batch", [
-    ("GC2", 16, 1, 64, 48, 80, "float32", 1),
-    ("GC2", 8, 1, 32, 64, 32, "float16", 1),          # the float16 peak is four times the float32 one
-    ("GC200", 8, 2, 40, 32, 48, "float32", 1),       # every tile of both IPUs counts in the peak
-    ("GC200", 12, 1, 16, 24, 16, "float16", 3),
-])
-def test_achieved_flops_matmuls(ex09, chip, tiles, ipus, m, k, n, dtype, batch):
-    spec = getattr(ipukit, chip).replace(tiles=tiles, num_ipus=ipus)
-    profile = _matmul_profile(spec, m, k, n, dtype, batch)
-    _check_flops(ex09, profile, 2 * batch * m * k * n, dtype)
-
-
-@pytest.mark.ex09_2
 @pytest.mark.parametrize("seed", range(4))
-def test_achieved_flops_random(ex09, seed):
-    rng = np.random.default_rng(920 + seed)
-    chip = str(rng.choice(["GC2", "GC200"]))
+def test_pick_split_random(ex09, budget, seed):
+    rng = np.random.default_rng(910 + seed)
+    spec = ipukit.GC2.replace(tiles=int(rng.choice([8, 16])))
+    m, k, n = (int(2 ** rng.integers(4, 9)) for _ in range(3))
+    splits = [(a, b, c) for a in (1, 2, 4, 8) for b in (1, 2, 4, 8) for c in (1, 2, 4)
+              if a * b * c <= spec.tiles and a <= m and b <= n and c <= k]
+    candidates = [splits[i] for i in rng.choice(len(splits), size=min(5, len(splits)), replace=False)]
     dtype = str(rng.choice(["float32", "float16"]))
-    spec = getattr(ipukit, chip).replace(tiles=int(rng.integers(2, 17)))
-    m, k, n = (int(v) for v in rng.integers(4, 60, 3))
-    profile = _matmul_profile(spec, m, k, n, dtype, seed=seed)
-    _check_flops(ex09, profile, 2 * m * k * n, dtype)
+    amp = float(rng.choice([0.05, 0.1, 0.3, 1.0]))
+    if _best_split(spec, m, k, n, candidates, dtype, amp)[0] is None:
+        amp = 1.0
+    if _best_split(spec, m, k, n, candidates, dtype, amp)[0] is None:
+        pytest.skip("no candidate fits even with the whole tile")
+    _check_split(ex09, budget, spec, m, k, n, candidates, dtype, amp)
+
+
+# --- ex09_2, ex09_4, ex09_5: the encoder layer under a cycle budget, in tiers ----------------------
+SMALL = dict(tokens=32, width=64, heads=4, ffn=256)
+CAPSTONE_SPEC = ipukit.GC2.replace(tiles=16)
+# The solution (float16, the planner's matmuls, Q K V and the elementwise steps fused) takes
+# 22,097 cycles on the reference backend; the first draft of notebook 09 takes 78,008.
+SOLUTION_CYCLES = 22_097
+TIERS = (("bronze", 3 * SOLUTION_CYCLES), ("silver", SOLUTION_CYCLES * 3 // 2), ("gold", SOLUTION_CYCLES))
+TOLERANCE = {"float32": 1e-3, "float16": 5e-2}        # float16 keeps about three decimal digits
+_CAPSTONE_RUNS = {}
+
+
+def _layer_numpy(p, heads):
+    """The encoder layer in float64 (notebook 09's reference): attention, add & norm, GELU FFN, add & norm."""
+    w = {name: value.astype(np.float64) for name, value in p.items()}
+    x = w["x"]
+    B, S, D = x.shape
+    dh = D // heads
+
+    def norm(z, gamma, beta):
+        return (z - z.mean(-1, keepdims=True)) / np.sqrt(z.var(-1, keepdims=True) + 1e-5) * gamma + beta
+
+    def split(t):
+        return t.reshape(B, S, heads, dh).transpose(0, 2, 1, 3)
+
+    q, k, v = (split(x @ w[name]) for name in ("wq", "wk", "wv"))
+    scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(dh)
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    attention = (probs @ v).transpose(0, 2, 1, 3).reshape(B, S, D) @ w["wo"]
+    n1 = norm(x + attention, w["gamma1"], w["beta1"])
+    h = n1 @ w["w1"] + w["b1"]
+    gelu = 0.5 * h * (1 + np.tanh(GELU_C * (h + 0.044715 * h ** 3)))
+    return norm(n1 + gelu @ w["w2"] + w["b2"], w["gamma2"], w["beta2"])
+
+
+def _random_params(size, batch, seed):
+    S, D, F = size["tokens"], size["width"], size["ffn"]
+    rng = np.random.default_rng(seed)
+    p = {"x": rng.standard_normal((batch, S, D))}
+    for name in ("wq", "wk", "wv", "wo"):
+        p[name] = rng.standard_normal((D, D)) / math.sqrt(D)
+    p["w1"], p["b1"] = rng.standard_normal((D, F)) / math.sqrt(D), 0.1 * rng.standard_normal(F)
+    p["w2"], p["b2"] = rng.standard_normal((F, D)) / math.sqrt(F), 0.1 * rng.standard_normal(D)
+    for i in "12":
+        p["gamma" + i], p["beta" + i] = 1 + 0.1 * rng.standard_normal(D), 0.1 * rng.standard_normal(D)
+    return {name: value.astype(np.float32) for name, value in p.items()}
+
+
+def _run_capstone(ex09):
+    """Build, run and check the learner's layer once per module: (cycles, largest error, dtype)."""
+    if "run" not in _CAPSTONE_RUNS:
+        g = ipukit.Graph(CAPSTONE_SPEC)
+        answer = ex09.fast_encoder_layer(g, dict(SMALL), 1)
+        assert isinstance(answer, tuple) and len(answer) == 3, f"expected (tensors, out, program), got {answer!r}"
+        t, out, program = answer
+        values = _random_params(SMALL, 1, seed=9)
+        shapes = {"x": (1, 32, 64), "w1": (64, 256), "b1": (256,), "w2": (256, 64), "b2": (64,)}
+        for name in values:
+            assert name in t, f"expected tensors to hold {name!r} (every name of SHAPES), got {sorted(t)}"
+            want = shapes.get(name, (64, 64) if name.startswith("w") else (64,))
+            assert tuple(t[name].shape) == want, f"expected tensor {name!r} of shape {want}, got {t[name].shape}"
+        eng = Engine(g, program, backend="reference")
+        for name, tensor in t.items():
+            eng.write(tensor, values[name].astype(tensor.dtype))
+        profile = eng.run()
+        error = float(np.abs(eng.read(out).astype(np.float64) - _layer_numpy(values, SMALL["heads"])).max())
+        _CAPSTONE_RUNS["run"] = (int(profile.total_cycles), error, np.dtype(out.dtype).name,
+                                 profile.num_supersteps, int(profile.exchange_bytes))
+    return _CAPSTONE_RUNS["run"]
+
+
+def _check_tier(ex09, budget, tier):
+    budget.case("one BERT encoder layer, 32 tokens, D = 64, 4 heads, F = 256, on 16 GC2 tiles")
+    cycles, error, dtype, supersteps, exchange = _run_capstone(ex09)
+    tolerance = TOLERANCE.get(dtype, 1e-3)
+    assert error <= tolerance, (f"the layer's output differs from NumPy's by up to {error:.2g} "
+                                f"(allowed for {dtype}: {tolerance:g}): no tier until it is right")
+    budget.record("cycles", cycles, "cycles")
+    budget.record("supersteps", supersteps)
+    budget.record("exchange bytes", exchange, "B")
+    reached = [name for name, limit in TIERS if cycles <= limit]
+    limit = dict(TIERS)[tier]
+    if cycles > limit:
+        now = f"tier reached: {reached[-1]}" if reached else "no tier reached yet"
+        raise X.BudgetExceeded(
+            f"{cycles:,} cycles; {tier} needs at most {limit:,} ({cycles - limit:,} over, "
+            f"{(cycles / limit - 1) * 100:.1f} %); {now} (bronze {TIERS[0][1]:,}, silver {TIERS[1][1]:,}, "
+            f"gold {TIERS[2][1]:,} cycles)")
+
+
+@pytest.mark.ex09_2
+def test_encoder_layer_bronze(ex09, budget):
+    _check_tier(ex09, budget, "bronze")
+
+
+@pytest.mark.ex09_4
+def test_encoder_layer_silver(ex09, budget):
+    _check_tier(ex09, budget, "silver")
+
+
+@pytest.mark.ex09_5
+def test_encoder_layer_gold(ex09, budget):
+    _check_tier(ex09, budget, "gold")
 
 
 # --- ex09_3: tune the mapping of the activation step ---------------------------------------
