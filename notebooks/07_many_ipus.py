@@ -608,11 +608,22 @@ ipukit.check("ex07_4")
 # update, so the weights stay identical everywhere. R replicas process R times as many samples
 # per step. The price is the all-reduce, which is the only part that crosses the links.
 #
+# Between chips the all-reduce is a **ring**. In notebook 03 the direct method (one reduce-scatter
+# step, one all-gather step) won on one chip, because there every tile reaches every other tile in
+# one exchange. IPU-Links are not like that: each link joins a chip to a fixed neighbour (the
+# IPU-M2000's ladder, section 2). The direct method has every IPU send a different chunk to every
+# other IPU at once, which needs a link from each chip to each other chip, or chunks that hop
+# through the chips in between. The ring only ever talks to the next IPU, so it fits a ring of
+# links, and that is the algorithm Graphcore's communication library uses between chips.
+#
 # The ring all-reduce (`collectives.all_reduce(..., method="ring")`) cuts each gradient of N values
 # into R chunks and passes running sums around the ring of IPUs: R - 1 steps to *reduce-scatter*
 # (each IPU ends with one complete chunk), then R - 1 steps to *all-gather* (the complete chunks go
 # round once more). In each of the 2(R-1) steps every IPU sends one chunk of N/R values, so all
-# IPUs together send **2(R-1)·N·4 bytes** of FP32 over the links.
+# IPUs together send **2(R-1)·N·4 bytes** of FP32 over the links. Its two halves are also there on
+# their own: `collectives.reduce_scatter(g, parts, method="ring")` and
+# `collectives.all_gather(g, pieces, method="ring")`. `collectives.all_reduce` picks the ring by
+# itself when the parts sit on more than one IPU, and the direct method when they share one.
 #
 # `parallel.replicate` builds one SGD step of a linear layer `y = x @ W` with a mean-squared-error
 # loss this way. Here are 4 replicas on 4 IPUs of 16 tiles, a 64 × 16 weight matrix and a batch of 32:
@@ -657,9 +668,9 @@ viz.profile_bars(p, title=f"One data-parallel SGD step on {R} replicas: {p.total
 # - The all-reduce is 6 of the 11 supersteps. Its link traffic is tiny here (1 KiB out of each IPU
 #   per step), but it grows with the model: N is every parameter of the network.
 #
-# There is more than one way to all-reduce. Here are the three methods of `ipukit.collectives`
+# There is more than one way to all-reduce. Here are the four methods of `ipukit.collectives`
 # on the same 4 IPUs, for a small gradient (1,024 values) and a larger one (65,536 values), each
-# spread over 16 tiles per IPU:
+# spread over 16 tiles per IPU, and, last, what `all_reduce` does when no method is given:
 
 # %%
 def measure_all_reduce(method, ipus=4, n=16_384, tiles=16):
@@ -681,23 +692,99 @@ def measure_all_reduce(method, ipus=4, n=16_384, tiles=16):
 print(f"{'N':>7}  {'method':8}{'supersteps':>11}{'link bytes':>12}{'exchange':>10}{'sync':>7}{'compute':>9}"
       f"{'total cycles':>14}")
 for n in (1_024, 65_536):
-    for method in ("ring", "tree", "gather"):
+    for method in ("direct", "ring", "tree", "gather", None):
         q = measure_all_reduce(method, n=n)
-        print(f"{n:>7,}  {method:8}{q.num_supersteps:>11}{q.link_bytes:>12,}{q.exchange_cycles:>10,}"
+        print(f"{n:>7,}  {str(method):8}{q.num_supersteps:>11}{q.link_bytes:>12,}{q.exchange_cycles:>10,}"
               f"{q.sync_cycles:>7,}{q.compute_cycles:>9,}{q.total_cycles:>14,}")
 
 # %% [markdown]
 # **What to notice.**
+# - `None` gives the ring's numbers exactly: across IPUs `all_reduce` chooses the ring.
 # - `link_bytes` counts bytes as they leave an IPU, and a value sent to several IPUs at once leaves
 #   only once. By that count the ring sends the *most*.
 # - But time follows the busiest link. In the ring, each IPU sends and receives only N/R values per
 #   step. In the gather, each IPU *receives* the other three gradients (3N values) through its link
 #   in one step, and each tree step pushes a whole gradient through a link. So the ring's exchange
-#   takes half as long as the others'.
+#   takes half as long as theirs.
 # - The ring pays for that with the most supersteps, so the most syncs. For the small gradient the
 #   syncs dominate and the one-step gather wins. For the large one, link time and the additions
-#   dominate and the ring wins. Real gradients hold millions of values (ResNet-50: 25.6 M), far
-#   into the ring's territory.
+#   dominate and the ring beats the tree and the gather. Real gradients hold millions of values
+#   (ResNet-50: 25.6 M), far into the ring's territory.
+# - And the direct method? Here it beats the ring at both sizes, and is the fastest of all for the
+#   large gradient (the gather edges it out for the small one): its exchange takes as long as the
+#   ring's, in 2 supersteps instead of 6. That is the model, not the chip. ipukit gives each IPU
+#   one combined link to *all* the others (section 2: no topology), which is exactly the
+#   all-to-all wiring the direct method needs. On a ring of links, the chunk an IPU sends to the IPU
+#   d places away crosses d links, so one link carries 1 + 2 + ... + (R-1) = R(R-1)/2 chunks
+#   instead of the ring's R - 1: R/2 times as many. The cell below prices both on a one-way ring
+#   of links, with the same link as the emulator:
+
+# %%
+R4 = ipukit.GC2.replace(tiles=16, num_ipus=4)
+for n in (1_024, 65_536):
+    chunk_bytes = n // 4 * 4                                   # N/R float32 values
+    ring_link = (4 - 1) * chunk_bytes / R4.ipu_link_bytes_per_cycle
+    direct_link = 4 * (4 - 1) // 2 * chunk_bytes / R4.ipu_link_bytes_per_cycle
+    print(f"N = {n:>6,}, reduce-scatter on a one-way ring of links: ring {ring_link:,.0f} link cycles, "
+          f"direct {direct_link:,.0f} link cycles ({direct_link / ring_link:.0f}x)")
+
+# %% [markdown]
+# Twice the link time for 4 IPUs, and R/2 = 8 times for 16. On a ring of links the direct
+# reduce-scatter's link time grows with the number of IPUs, while the ring's stays at one chunk per
+# link per step; and the ring needs no routing through other chips at all. That is why the ring is
+# the all-reduce between chips, and why `collectives.all_reduce` and `parallel.replicate` use it there.
+#
+# ### The all-reduce you wrote in exercise 03.3, on the replicas
+#
+# In notebook 03 you built an all-reduce yourself: `all_reduce_doubling` in
+# `exercises/ex03_exchange.py` (exercise 03.3). It was written for tiles, but it works on any
+# parts, so it can sum the replicas' gradients too. The next cell runs your exercise's check
+# quietly: if it passes, this section uses **your** all-reduce; if not, it says so and uses the
+# library's `all_reduce` instead (the ring, across IPUs).
+
+# %%
+from ipukit.collectives import add_elementwise
+from ipukit.course.reuse import learner_or_library
+
+summing = learner_or_library("ex03_3", "ex03_exchange", "all_reduce_doubling", all_reduce)
+
+# %% [markdown]
+# Now the data-parallel SGD step of the start of this section again, with the gradients summed by
+# that all-reduce. `parallel.replicate` builds the step; we keep its forward pass, its gradient and
+# its update rule, and put the chosen all-reduce where its ring was:
+
+# %%
+def sgd_step_with(all_reduce_fn):
+    g = ipukit.Graph(ipukit.GC2.replace(tiles=16, num_ipus=R))
+    rep = parallel.replicate(g, d_in, d_out, batch, learning_rate=lr)
+    grads = ipukit.concat([grad.reshape((1, N)) for grad in rep.grads])    # row r lives on IPU r
+    totals, summed_by = all_reduce_fn(g, grads)
+    update = g.add_compute_set("SGD update with the chosen all-reduce")
+    for r in range(R):
+        add_elementwise(g, update, parallel.sgd_update, rep.weights[r], grad=totals[r].reshape((d_in, d_out)),
+                        weights=rep.weights[r], rate=lr / batch)
+    step = ipukit.Sequence(rep.programs["forward"], rep.programs["gradient"], summed_by, ipukit.Execute(update))
+    eng = Engine(g, step)
+    rep.write(eng, x, target, w)
+    profile = eng.run()
+    return rep.read_weights(eng), profile
+
+new_weights, q = sgd_step_with(summing)
+print("every replica has the same weights:", all((new_weights[r] == new_weights[0]).all() for r in range(R)))
+print("and they match the full-batch step in NumPy:", np.allclose(new_weights[0], expected, rtol=1e-5, atol=1e-5))
+print(f"step with {summing.__name__}: {q.num_supersteps} supersteps, {q.link_bytes:,} B over IPU-Links, "
+      f"{q.total_cycles:,} cycles")
+print(f"step with the ring:        {p.num_supersteps} supersteps, {p.link_bytes:,} B over IPU-Links, "
+      f"{p.total_cycles:,} cycles")
+
+# %% [markdown]
+# If the library's ring was used (the first line says which), the two steps are the same. With
+# recursive doubling the replicas swap whole gradients: log2 4 = 2 steps, each sending all N values
+# out of every IPU, 2·R·N·4 = 32,768 bytes in all, against the ring's 6 steps of N/R values (24,576
+# bytes). At this size the four fewer global syncs matter more than the extra bytes, so doubling
+# finishes the step sooner (4,052 against 5,240 cycles with the solution's doubling). For large
+# gradients the links decide: each IPU's link carries 2N values with doubling, 2(R-1)/R·N = 1.5N
+# with the ring, and doubling's partners 2 apart are not neighbours on a ring of links.
 #
 # ### Exercise 07.3 · Predict a ring all-reduce
 #
@@ -766,5 +853,10 @@ except NotImplementedError as e:
 # - **Data parallelism** copies a model that fits onto R IPUs and all-reduces the gradients. A
 #   ring sends 2(R-1)·N·4 bytes over the links in 2(R-1) supersteps, and its time follows from the
 #   busiest tile or link of each step.
+# - The ring is the all-reduce *between* chips because it only talks to the next IPU, which fits
+#   links wired to neighbours. The direct method of notebook 03 wins on one chip, and in ipukit's
+#   link model (one link to all other IPUs), but on a ring of links its reduce-scatter puts R/2 times
+#   as much on each link. Your recursive doubling from exercise 03.3 can sum the replicas' gradients
+#   too: fewer steps, whole gradients per step.
 #
 # Next: **08 · Sparsity and MIMD**, where the tiles stop doing the same thing at the same time.
