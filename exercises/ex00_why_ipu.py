@@ -1,9 +1,9 @@
 """Notebook 00, why a new processor: exercises.
 
 A processor runs a kernel no faster than its arithmetic allows, nor faster than
-its memory can feed it.  These two exercises put numbers on that: how many
-FLOPs a matrix multiply does per byte it moves, and which of the two limits
-wins on a given chip (the roofline model).
+its memory can feed it.  These two exercises turn that into decisions: how big
+a batch a layer needs before a chip's arithmetic, not its memory, is the limit,
+and where a kernel's data should live when the fastest memory is too small.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex00_1")``
 (or in JupyterLab's terminal: ``python -m ipukit.grade ex00``).
@@ -11,34 +11,36 @@ Work on a function, then check it from the notebook with ``ipukit.check("ex00_1"
 import numpy as np
 
 
-def matmul_intensity(m, k, n, dtype="float32"):
-    """Exercise 00.1: the arithmetic intensity of a matrix multiply.
+def smallest_batch(peak_flops, bandwidth, k, n, fraction, dtype="float32"):
+    """Exercise 00.1: the smallest batch at which a layer reaches a share of the peak.
 
-    ``C = A @ B`` with ``A`` of shape ``(m, k)``, ``B`` of shape ``(k, n)`` and
-    ``C`` of shape ``(m, n)``, all three of type ``dtype``.  Return its
-    arithmetic intensity in FLOP per byte, as a float: the FLOPs it does (each
-    element of C takes k multiplies and k adds) divided by the bytes it moves,
-    counting A and B read once and C written once.
+    A layer multiplies an ``(m, k)`` batch by a ``(k, n)`` weight matrix (its
+    output ``(m, n)``), all of type ``dtype``, reading the two inputs once and
+    writing the output once: ``2 m k n`` FLOPs.  On a chip of ``peak_flops``
+    FLOP/s fed at ``bandwidth`` bytes/s it runs at most at ``min(peak, intensity
+    x bandwidth)`` (the roofline).  Return the smallest batch ``m >= 1`` for
+    which that is at least ``fraction`` of ``peak_flops``; raise ValueError if
+    no batch reaches it (the intensity stops growing: what is its limit?).
 
-    About 3 lines.  Useful: ``np.dtype(dtype).itemsize`` (bytes per element:
-    4 for float32, 2 for float16).  Check: a square 64 x 64 float32 multiply
-    does 64 / 6 = 10.67 FLOP per byte.
+    About 10 lines.  Useful: ``np.dtype(dtype).itemsize``.  Check: on a V100
+    (15.7e12 FLOP/s, 900e9 B/s) a (1024 x 1024) float32 layer needs a batch of
+    19 rows for half the peak; fed from a GC2's SRAM (31.1e12, 31.1e12 B/s), 2.
     """
-    raise NotImplementedError("Exercise 00.1: return the FLOP per byte of an (m, k) x (k, n) matrix multiply")
+    raise NotImplementedError("Exercise 00.1: return the smallest batch m that reaches the share of the peak")
 
 
-def roofline(peak_flops, bandwidth, intensity):
-    """Exercise 00.2: where a kernel lands on a roofline.
+def best_source(flops, nbytes, peak_flops, sources):
+    """Exercise 00.2: where a kernel's data should live.
 
-    A chip does at most ``peak_flops`` FLOP/s and its memory delivers at most
-    ``bandwidth`` bytes/s.  A kernel of arithmetic intensity ``intensity``
-    (FLOP per byte) then runs at no more than ``min(peak, intensity x bandwidth)``
-    FLOP/s.  Return ``(attainable, bound)``: that attainable FLOP/s (a float),
-    and ``"memory"`` when memory is the limit (``intensity x bandwidth`` below
-    the peak) or ``"compute"`` when the peak is (a kernel exactly at the ridge
-    point reaches the peak: ``"compute"``).
+    ``sources`` maps a name (``"SRAM"``, ``"host"``, ...) to ``(bandwidth in
+    bytes/s, capacity in bytes)``.  A kernel does ``flops`` FLOPs on ``nbytes``
+    bytes; fed from a source it takes ``max(flops / peak_flops, nbytes /
+    bandwidth)`` seconds (the slower of its arithmetic and its memory), but only
+    a source whose capacity holds all ``nbytes`` can feed it.  Return ``(name,
+    seconds)`` of the fastest such source (the first listed of equal ones); raise
+    ValueError if no source holds the data.
 
-    About 4 lines.  Useful: ``min``.  Check: a V100 (15.7e12 FLOP/s, 900e9 B/s)
-    adding two float32 vectors (1/12 FLOP per byte) gets ``(75e9, "memory")``.
+    About 8 lines.  Check: 220 MB of BERT-Base weights fit in a GC2's 304 MiB of
+    SRAM; BERT-Large's 680 MB do not, and must come from elsewhere.
     """
-    raise NotImplementedError("Exercise 00.2: return (min(peak, intensity x bandwidth), 'memory' or 'compute')")
+    raise NotImplementedError("Exercise 00.2: return (name, seconds) of the fastest source that holds the data")

@@ -37,9 +37,9 @@
 # 2. explain the *memory wall* with the published growth rates of compute and memory bandwidth;
 # 3. compute the *arithmetic intensity* (FLOP per byte) of an elementwise add, a dot product and a
 #    matrix multiply, and use the *roofline* to say whether a kernel is limited by memory or by
-#    arithmetic on a given chip;
-# 4. explain why the IPU's ridge point sits near 1 FLOP/byte, and what changes when a model does
-#    not fit in its SRAM;
+#    arithmetic on a given chip, and choose the batch a layer needs to reach a share of the peak;
+# 4. explain why the IPU's ridge point sits near 1 FLOP/byte, and decide where a kernel's data
+#    should live when a model does not fit in its SRAM;
 # 5. run a small program on the emulated IPU and read its result and profile.
 
 # %% [markdown]
@@ -207,24 +207,50 @@ viz.plot_roofline(devices=("Xeon 8180", "V100", "A100", "GC2"), workloads=intens
 #   IPU's case rests on everything else in a model, and on keeping the data on chip.
 
 # %% [markdown]
-# ### Exercise 00.1 · Arithmetic intensity of a matrix multiply
+# The same kernels on a GPU (its HBM2) and on an IPU (its SRAM), each at min(peak, intensity ×
+# bandwidth), and which roof binds:
+
+# %%
+chips = ("V100", "GC2")
+rows = [f"{'kernel':<12}{'FLOP/B':>8}" + "".join(f"{HARDWARE[c]['label']:>38}" for c in chips)]
+for name, value in intensity.items():
+    row = f"{name:<12}{value:8.3f}"
+    for chip in chips:
+        roof = viz.device_roof(chip)                 # a Roof: label, peak, bandwidth, memory
+        flops = min(roof.peak, value * roof.bandwidth)
+        bound = "memory" if value * roof.bandwidth < roof.peak else "compute"
+        row += f"{flops / 1e12:>12.2f} TFLOP/s, {bound:<7} ({flops / roof.peak:6.1%})"
+    rows.append(row)
+print("\n".join(rows))
+
+# %% [markdown]
+# **What to notice.** The percentage is the share of the chip's peak a kernel can reach at best.
+# On the V100 even a 64 × 64 matrix multiply is capped at about 60 % of peak by HBM; on the GC2,
+# once the data is in the tiles' SRAM, only the vector add and the dot product are memory-bound.
+
+# %% [markdown]
+# ### Exercise 00.1 · The smallest batch that reaches a share of the peak
 #
-# Real matrix multiplies are rarely square: a layer with batch $m$, $k$ inputs and $n$ outputs
-# multiplies an $(m, k)$ matrix by a $(k, n)$ one, and it may run in float16 (2 bytes per number).
+# Real layers are not square: a layer with a batch of $m$ rows, $k$ inputs and $n$ outputs multiplies
+# an $(m, k)$ matrix by a $(k, n)$ one. The weights are read once whatever $m$ is, so a bigger batch
+# reuses each of them more: the intensity grows with $m$, and so does the roof. How big a batch does
+# a chip need before its arithmetic, not its memory, is the limit? That is a decision every
+# deployment makes (a bigger batch costs memory and latency).
 #
-# In `exercises/ex00_why_ipu.py`, write **`matmul_intensity(m, k, n, dtype="float32")`**: the FLOP per
-# byte of `C = A @ B` with `A` of shape `(m, k)`, `B` of shape `(k, n)` and `C` of shape `(m, n)`, all
-# of type `dtype`, counting A and B read once and C written once. About 3 lines
-# (`np.dtype(dtype).itemsize` gives the bytes per number).
-#
-# Save the file, then run the two cells below: the first shows what your function returns for a
-# few shapes, the second grades it.
+# In `exercises/ex00_why_ipu.py`, write **`smallest_batch(peak_flops, bandwidth, k, n, fraction,
+# dtype="float32")`**: the smallest batch $m$ at which the roofline lets a $(k, n)$ layer reach
+# `fraction` of the peak, counting the two inputs read once and the output written once; raise
+# `ValueError` when no batch reaches it (the intensity has a limit as $m$ grows: work it out).
+# **Predict first**: for half the peak of a 1024 × 1024 float32 layer, how many rows does a V100 fed
+# from HBM2 need, and a GC2 fed from its SRAM? Write your guesses down, then run the cells below.
 
 # %%
 ex = load("ex00_why_ipu")       # loads the file again, with your latest edits
 try:
-    for m, k, n, dtype in [(64, 64, 64, "float32"), (64, 64, 64, "float16"), (1, 4096, 4096, "float16")]:
-        print(f"({m}, {k}) x ({k}, {n}) in {dtype}: {ex.matmul_intensity(m, k, n, dtype):.3f} FLOP/byte")
+    for chip, dtype in (("V100", "float32"), ("GC2", "float32"), ("V100", "float16"), ("GC2", "float16")):
+        roof = viz.device_roof(chip, dtype)
+        m = ex.smallest_batch(roof.peak, roof.bandwidth, 1024, 1024, 0.5, dtype)
+        print(f"{roof.label:<40} half the {dtype} peak from a batch of {m:>4} rows")
 except NotImplementedError as e:
     print(f"Not done yet: {e}")
 
@@ -232,53 +258,10 @@ except NotImplementedError as e:
 ipukit.check("ex00_1")
 
 # %% [markdown]
-# Once it passes, look at the last shape: a matrix-vector product (a layer at batch 1) has an
-# intensity of about 1 in float16, however large $k$ and $n$ are. That is memory-bound on every chip
-# in the table, but not equally: fed from HBM2 it reaches under 1 % of a V100's 125 TFLOP/s float16
-# peak (0.9 TB/s × 1), fed from a GC2's SRAM about a quarter of its 124.5 (31.1 TB/s × 1).
-
-# %% [markdown]
-# ### Exercise 00.2 · Attainable FLOP/s on a roofline
-#
-# In `exercises/ex00_why_ipu.py`, write **`roofline(peak_flops, bandwidth, intensity)`**. It returns
-# a tuple `(attainable, bound)`: the attainable FLOP/s, $\min(P, I \times B)$, and the string
-# `"memory"` when memory is the limit ($I \times B < P$) or `"compute"` when the peak is (a kernel
-# exactly at the ridge point reaches the peak, so it counts as `"compute"`). About 4 lines.
-
-# %%
-ex = load("ex00_why_ipu")
-try:
-    v100 = viz.device_roof("V100")          # a Roof: label, peak, bandwidth, memory
-    print("V100, vector add:", ex.roofline(v100.peak, v100.bandwidth, 1 / 12))
-except NotImplementedError as e:
-    print(f"Not done yet: {e}")
-
-# %%
-ipukit.check("ex00_2")
-
-# %% [markdown]
-# With your function, the same kernels on a GPU (its HBM2) and on an IPU (its SRAM):
-
-# %%
-ex = load("ex00_why_ipu")
-chips = ("V100", "GC2")
-try:
-    rows = [f"{'kernel':<12}{'FLOP/B':>8}" + "".join(f"{HARDWARE[c]['label']:>38}" for c in chips)]
-    for name, value in intensity.items():
-        row = f"{name:<12}{value:8.3f}"
-        for chip in chips:
-            roof = viz.device_roof(chip)
-            flops, bound = ex.roofline(roof.peak, roof.bandwidth, value)
-            row += f"{flops / 1e12:>12.2f} TFLOP/s, {bound:<7} ({flops / roof.peak:6.1%})"
-        rows.append(row)
-    print("\n".join(rows))
-except NotImplementedError:
-    print("Finish exercise 00.2 above to see this table.")
-
-# %% [markdown]
-# **What to notice.** The percentage is the share of the chip's peak a kernel can reach at best.
-# On the V100 even a 64 × 64 matrix multiply is capped at about 60 % of peak by HBM; on the GC2,
-# once the data is in the tiles' SRAM, only the vector add and the dot product are memory-bound.
+# Once it passes, compare the rows: fed from HBM2, a GPU needs several times the batch an IPU fed
+# from its SRAM needs for the same share of its peak, and float16 (a higher peak, the same
+# bandwidth) pushes the GPU's batch up again. An IPU's on-chip memory lets it run small batches
+# efficiently, if the data is already in the tiles.
 
 # %% [markdown]
 # ## 4 · A first program on the emulated IPU
@@ -466,6 +449,32 @@ for where, bandwidth in sources.items():
 #
 # The same chip is a 1-FLOP-per-byte machine for data in its tiles and a 1,000-FLOP-per-byte
 # machine for data from outside. Keeping the working set on chip is the IPU's bet.
+#
+# ### Exercise 00.2 · Where should the data live?
+#
+# A decision under a memory cap. In `exercises/ex00_why_ipu.py`, write **`best_source(flops, nbytes,
+# peak_flops, sources)`**: `sources` maps a name to `(bandwidth, capacity)`; a kernel of `flops` FLOPs
+# on `nbytes` bytes fed from a source takes the slower of its arithmetic and its memory,
+# max(flops / peak, nbytes / bandwidth) seconds, but only a source that holds all `nbytes` can feed
+# it. Return `(name, seconds)` of the fastest source that holds the data (the first listed of equal
+# ones), and raise `ValueError` when none does. **Predict first** where BERT-Base's and BERT-Large's
+# float16 weights should live on one GC2, then run the cell.
+
+# %%
+ex = load("ex00_why_ipu")
+where = {"its own SRAM": (HARDWARE["GC2"]["bandwidth"], gc2.total_sram_bytes),
+         "the other IPU of its card": (gc2.ipu_link_bytes_per_second, gc2.total_sram_bytes),
+         "the host, over PCIe": (gc2.host_bytes_per_second, 2 ** 40)}
+try:
+    for model, params in (("BERT-Base", 110e6), ("BERT-Large", 340e6)):
+        nbytes = int(2 * params)                     # float16 weights, read once per 128-token sequence
+        name, seconds = ex.best_source(2 * params * 128, nbytes, gc2.peak_flops("float16"), where)
+        print(f"{model:<11} {nbytes / 1e6:,.0f} MB of weights: from {name}, {seconds * 1e3:.3f} ms per sequence")
+except NotImplementedError as e:
+    print(f"Not done yet: {e}")
+
+# %%
+ipukit.check("ex00_2")
 
 # %% [markdown]
 # ## Recap
