@@ -2,7 +2,8 @@
 
 Each tile of an IPU has its own SRAM and nothing else: every tensor a program
 uses must fit, tile by tile, and each tile computes with six hardware workers.
-These three exercises read a memory map, build one, and keep all six workers busy.
+These three exercises choose a tile from a memory map, build a map under a cap, and
+keep all six workers busy.
 
 Work on a function, then check it from the notebook with ``ipukit.check("ex01_1")``
 (or in JupyterLab's terminal: ``python -m ipukit.grade ex01``).
@@ -12,17 +13,22 @@ import numpy as np
 from ipukit import codelets
 
 
-def busiest_tile(report):
-    """Exercise 01.1: read a memory map.
+def place_best_fit(graph, tensor):
+    """Exercise 01.1: place a tensor whole on the tile where it fits most tightly.
 
-    ``report`` is a memory report (``graph.memory_report()`` or ``engine.memory``).
-    Return ``(tile, free_bytes)``: the tile that uses the most bytes of SRAM (the
-    lowest tile id if several tie), and how many bytes are still free on it.
+    Read the memory map, ``graph.memory_report()``.  Of the tiles whose free SRAM
+    holds all of ``tensor``, pick the one with the *least* free space (best fit:
+    the big holes stay free for the big tensors still to come; the lowest tile id
+    if several tie), map the whole tensor onto it and return that tile.  On a tile
+    a tensor takes its bytes rounded up to a multiple of ``graph.spec.alignment``
+    (8 B).  Raise ValueError naming the tensor if no tile holds it.
 
-    About 3 lines.  Useful: ``report.used`` (bytes used on each tile, a NumPy
-    array), ``report.capacity`` (the SRAM bytes of one tile), ``np.argmax``.
+    About 8 lines.  Useful: ``report.used`` (bytes used on each tile, a NumPy
+    array), ``report.capacity`` (the SRAM bytes of one tile), ``tensor.size``,
+    ``tensor.dtype.itemsize``, ``tensor.name``, ``graph.set_tile_mapping(tensor,
+    tile)``.
     """
-    raise NotImplementedError("Exercise 01.1: return (tile, free bytes) of the tile that uses the most SRAM")
+    raise NotImplementedError("Exercise 01.1: map the tensor onto the tile where it fits most tightly")
 
 
 def map_under_cap(graph, tensor, cap_bytes):

@@ -32,8 +32,8 @@
 #    its own SRAM, and say how much memory a GC2 and a GC200 have;
 # 2. put a tensor on tiles by hand (`set_tile_mapping`) and evenly (`map_linearly` with a grain
 #    size), and read the mapping back (`tile_mapping`, `element_tiles`), also through views;
-# 3. read a memory map by category and by tensor, and explain alignment padding (why 5 `int16`
-#    take 16 bytes);
+# 3. read a memory map by category and by tensor, explain alignment padding (why 5 `int16`
+#    take 16 bytes), and use the map to choose the tile for a tensor (best fit);
 # 4. provoke an out-of-memory error, read its message and picture, and fix the mapping;
 # 5. split a tile's work into vertices so that all six workers are busy, and explain why 7
 #    vertices are slower than 6.
@@ -269,18 +269,31 @@ for grain in (1, 4):
 # (4 `int16` here) avoids it. Padding is rarely large, but with thousands of small tensors on
 # one tile it adds up; `plot_memory(..., by="tensor")` shows it as "alignment padding".
 #
-# ### Exercise 01.1 · Read a memory map
+# ### Exercise 01.1 · Place a tensor on the tightest fit
 #
-# In `exercises/ex01_tiles.py`, write `busiest_tile(report)`: return `(tile, free_bytes)` for the
-# tile that uses the most SRAM (the lowest tile id if several tie) and the bytes still free on it.
-# The report has `report.used` (bytes per tile, a NumPy array) and `report.capacity` (the SRAM of one
-# tile). The next cell runs your function on the matrix-vector program above; the one after
-# grades it.
+# The memory map is also where you decide where the next tensor goes. A tensor that must sit whole on
+# one tile (a small bias, a lookup table) fits on any tile with enough free bytes, but the choice
+# matters for the tensors that come after it: put it in a large hole and a large tensor later finds
+# none. The **best fit** rule puts it on the tile with the *least* free space that still holds it.
+#
+# In `exercises/ex01_tiles.py`, write `place_best_fit(graph, tensor)`: read `graph.memory_report()`
+# (`report.used`, bytes per tile, and `report.capacity`, the SRAM of one tile), keep the tiles whose
+# free bytes hold the tensor **with its alignment padding**, map the whole tensor onto the one with
+# the least free space (the lowest id if several tie) and return that tile; raise `ValueError` naming
+# the tensor if it fits nowhere. **Predict first**: the next cell fills three tiles unevenly and
+# prints their free bytes; say where each of the two tensors should go before you run your function.
 
 # %%
 ex = load("ex01_tiles")                     # loads your file again, so your latest edits count
+g = ipukit.Graph(SPEC)
+for tile, nbytes in ((3, 250_000), (7, 240_000), (12, 200_000)):
+    g.set_tile_mapping(g.add_variable(nbytes // 4, name=f"weights{tile}"), tile)
+free = g.spec.sram_bytes_per_tile - g.memory_report().used
+print("free bytes on tiles 3, 7 and 12:", [int(free[t]) for t in (3, 7, 12)], "(the other tiles are empty)")
 try:
-    print("busiest tile and its free bytes:", ex.busiest_tile(eng.memory))
+    for name, n in (("table", 2_500), ("bias", 5_001)):
+        t = g.add_variable(n, name=name)
+        print(f"{name} ({4 * n:,} B): tile {ex.place_best_fit(g, t)}")
 except NotImplementedError as err:
     print(f"Not done yet: {err}")
 

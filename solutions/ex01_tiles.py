@@ -2,23 +2,34 @@
 
 Each tile of an IPU has its own SRAM and nothing else: every tensor a program
 uses must fit, tile by tile, and each tile computes with six hardware workers.
-These three exercises read a memory map, build one, and keep all six workers busy.
+These three exercises choose a tile from a memory map, build a map under a cap, and
+keep all six workers busy.
 """
 import numpy as np
 
 from ipukit import codelets
 
 
-def busiest_tile(report):
-    """Exercise 01.1: read a memory map.
+def place_best_fit(graph, tensor):
+    """Exercise 01.1: place a tensor whole on the tile where it fits most tightly.
 
-    ``report`` is a memory report (``graph.memory_report()`` or ``engine.memory``).
-    Return ``(tile, free_bytes)``: the tile that uses the most bytes of SRAM (the
-    lowest tile id if several tie), and how many bytes are still free on it.
+    Read ``graph.memory_report()``; of the tiles whose free SRAM holds all of
+    ``tensor`` (its bytes rounded up to ``graph.spec.alignment``), pick the one
+    with the least free space (best fit: big holes stay free for big tensors; the
+    lowest id if several tie), map the whole tensor there and return the tile.
+    Raise ValueError naming the tensor if no tile holds it.
     """
-    used = np.asarray(report.used)
-    tile = int(np.argmax(used))                  # argmax returns the first of equal maxima
-    return tile, int(report.capacity - used[tile])
+    report = graph.memory_report()
+    align = graph.spec.alignment
+    need = -(-tensor.size * tensor.dtype.itemsize // align) * align    # padded to the alignment
+    free = report.capacity - np.asarray(report.used, dtype=np.int64)
+    fits = np.flatnonzero(free >= need)
+    if fits.size == 0:
+        raise ValueError(f"place_best_fit: '{tensor.name}' needs {need:,} B on one tile, but the most free on "
+                         f"any tile is {int(free.max()):,} B: split it over several tiles")
+    tile = int(fits[np.argmin(free[fits])])                # argmin keeps the lowest id of equals
+    graph.set_tile_mapping(tensor, tile)
+    return tile
 
 
 def map_under_cap(graph, tensor, cap_bytes):

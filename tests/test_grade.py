@@ -28,15 +28,16 @@ POINTS = {ex.id: ex.points for ex in TABLE.values() if ex.id.startswith("ex01_")
 LOOP_TIMEOUT = "20"   # seconds; a normal ex01 run takes about 1.5 s idle, over 8 s on a loaded shared machine
 
 WRONG = '''
-def busiest_tile(report):
-    return 0, int(report.capacity - report.used[0])     # always tile 0
+def place_best_fit(graph, tensor):
+    graph.set_tile_mapping(tensor, 0)                    # always tile 0
+    return 0
 '''
 RAISES = '''
-def busiest_tile(report):
-    return report.busiest, report.free_bytes             # no such attributes
+def place_best_fit(graph, tensor):
+    return graph.best_fit_tile(tensor)                   # no such method
 '''
 PYTHON_LOOP = '''
-def busiest_tile(report):
+def place_best_fit(graph, tensor):
     while True:
         pass
 '''
@@ -109,9 +110,11 @@ def test_untouched_exercises_are_all_not_started(tmp_path):
 
 
 @pytest.mark.parametrize("extra, broken, status, message", [
-    (WRONG, "ex01_1", "failed", r"^wrong answer: expected tile 2 with 261,424 B free .* got tile 0"),
-    (RAISES, "ex01_1", "failed", r"^raised AttributeError: .*'busiest'.*\(in busiest_tile, ex01_tiles\.py line \d+\)"),
-    (PYTHON_LOOP, "ex01_1", "timeout", rf"^timed out after {LOOP_TIMEOUT} s in test_busiest_tile"),
+    (WRONG, "ex01_1", "failed",
+     r"^wrong answer: for 1,600 B with 2,144 B left on tile 2: expected 't' .* on tile 2.* got tile 0"),
+    (RAISES, "ex01_1", "failed",
+     r"^raised AttributeError: .*'best_fit_tile'.*\(in place_best_fit, ex01_tiles\.py line \d+\)"),
+    (PYTHON_LOOP, "ex01_1", "timeout", rf"^timed out after {LOOP_TIMEOUT} s in test_place_best_fit"),
     (NUMBA_LOOP, "ex01_2", "timeout", rf"^timed out after {LOOP_TIMEOUT} s in test_map_under_cap"),
 ], ids=["wrong-answer", "exception", "python-loop", "numba-loop"])
 def test_a_broken_exercise_costs_only_itself(tmp_path, extra, broken, status, message):

@@ -26,7 +26,7 @@ from ipukit.course import limits as L
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "ex01_tiles.py"
-ANSWER = "    used = np.asarray(report.used)\n"          # the first line of the solved busiest_tile
+ANSWER = "    report = graph.memory_report()\n"      # the first line of the solved place_best_fit
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="resource limits and /proc: Linux")
 
@@ -70,8 +70,8 @@ def _make_class(folder: Path) -> Path:
             text = text.replace("import numpy as np\n", f"import numpy as np\nPIDS = {str(pids)!r}\n", 1)
         (subs / name / "ex01_tiles.py").write_text(text, encoding="utf-8")
     (subs / "syntax").mkdir()
-    (subs / "syntax" / "ex01_tiles.py").write_text(solved.replace("def busiest_tile(report):",
-                                                                  "def busiest_tile(report)", 1), encoding="utf-8")
+    broken = solved.replace("def place_best_fit(graph, tensor):", "def place_best_fit(graph, tensor)", 1)
+    (subs / "syntax" / "ex01_tiles.py").write_text(broken, encoding="utf-8")
     (subs / "missing" / "exercises").mkdir(parents=True)             # handed in the wrong module only
     (subs / "missing" / "exercises" / "ex00_why_ipu.py").write_text("", encoding="utf-8")
     return subs

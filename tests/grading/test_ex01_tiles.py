@@ -25,58 +25,96 @@ def _graph(tiles, sram=None):
     return ipukit.Graph(spec)
 
 
-def _check_busiest(ex01, graph, used):
-    """``used``: the bytes the test put on each tile (multiples of 8, so no padding)."""
-    answer = ex01.busiest_tile(graph.memory_report())
-    expected_tile = int(np.flatnonzero(used == used.max())[0])
-    expected = (expected_tile, graph.spec.sram_bytes_per_tile - int(used[expected_tile]))
-    assert isinstance(answer, tuple) and len(answer) == 2, \
-        f"expected a (tile, free_bytes) tuple, got {answer!r}"
-    tile, free = answer
-    assert (int(tile), int(free)) == expected, (
-        f"expected tile {expected[0]} with {expected[1]:,} B free (bytes used per tile: {used.tolist()}), "
-        f"got tile {tile!r} with {_num(free)} B free")
+def _check_best_fit(ex01, budget, label, graph, used, tensor):
+    """``used``: the bytes the test put on each tile before (multiples of 8, so no padding of their own)."""
+    budget.case(label)
+    need = -(-tensor.size * tensor.dtype.itemsize // 8) * 8
+    free = graph.spec.sram_bytes_per_tile - used
+    holds = [t for t in range(len(used)) if free[t] >= need]
+    answer = ex01.place_best_fit(graph, tensor)
+    expected = min(holds, key=lambda t: (free[t], t))
+    where = np.unique(graph.element_tiles(tensor))
+    assert where.tolist() == [expected] and answer == expected, (
+        f"expected '{tensor.name}' ({need:,} B with padding) whole on tile {expected}, the tightest fit, with "
+        f"{int(free[expected]):,} B free (free bytes per tile: {free.tolist()}), got tile {answer!r}, "
+        f"the tensor mapped to tiles {where.tolist()}")
 
 
 def _num(x):
     return f"{x:,}" if isinstance(x, (int, np.integer)) else repr(x)
 
 
-# --- ex01_1: read a memory map ------------------------------------------------------
+# --- ex01_1: place a tensor on the tightest fit -----------------------------------------------
 @pytest.mark.ex01_1
-def test_busiest_tile_fixed(ex01):
+def test_place_best_fit_fixed(ex01, budget):
     g = _graph(4)
-    a = g.add_variable(100, name="a")             # 400 B on tile 2
-    b = g.add_variable(64, "int16", name="b")     # 128 B on tile 0
-    c = g.add_variable(320, name="c")             # 320 B on each tile
+    a = g.add_variable(65_000, name="a")              # 260,000 B on tile 2: 2,144 B left
+    b = g.add_variable(64, "int16", name="b")         # 128 B on tile 0
+    c = g.add_variable(320, name="c")                 # 320 B on each tile
     g.set_tile_mapping(a, 2)
     g.set_tile_mapping(b, 0)
     g.map_linearly(c)
-    _check_busiest(ex01, g, np.array([448, 320, 720, 320]))
+    t = g.add_variable(400, name="t")                 # 1,600 B: fits in tile 2's hole
+    _check_best_fit(ex01, budget, "1,600 B with 2,144 B left on tile 2", g, np.array([448, 320, 260_320, 320]), t)
 
 
 @pytest.mark.ex01_1
-def test_busiest_tile_ties_and_other_sram_sizes(ex01):
+def test_place_best_fit_skips_a_hole_too_small(ex01, budget):
+    g = _graph(4)
+    g.set_tile_mapping(g.add_variable(65_000, name="a"), 1)     # 2,144 B left on tile 1
+    g.set_tile_mapping(g.add_variable(64_000, name="b"), 3)     # 6,144 B left on tile 3
+    t = g.add_variable(1_000, name="t")                          # 4,000 B: too big for tile 1
+    _check_best_fit(ex01, budget, "4,000 B, holes of 2,144 and 6,144 B", g, np.array([0, 260_000, 0, 256_000]), t)
+
+
+@pytest.mark.ex01_1
+def test_place_best_fit_counts_the_padding(ex01, budget):
+    g = _graph(3)
+    g.set_tile_mapping(g.add_variable(65_526, name="a"), 0)     # 262,104 B: 40 B left on tile 0
+    g.set_tile_mapping(g.add_variable(65_524, name="b"), 1)     # 262,096 B: 48 B left on tile 1
+    t = g.add_variable(21, "float16", name="t")                  # 42 B, 48 B with the 8-byte alignment
+    _check_best_fit(ex01, budget, "21 float16 (48 B padded), holes of 40 and 48 B", g,
+                    np.array([262_104, 262_096, 0]), t)
+
+
+@pytest.mark.ex01_1
+def test_place_best_fit_ties_and_other_sram_sizes(ex01, budget):
     g = _graph(6, sram=624 * 1024)                # a GC200-sized tile: not 256 KiB
     x = g.add_variable((2, 50), name="x")         # 200 B on tiles 3 and 5
     g.set_tile_mapping(x[0], 5)
     g.set_tile_mapping(x[1], 3)
-    _check_busiest(ex01, g, np.array([0, 0, 0, 200, 0, 200]))
+    _check_best_fit(ex01, budget, "200 B on tiles 3 and 5 of six GC200 tiles", g,
+                    np.array([0, 0, 0, 200, 0, 200]), g.add_variable(10, name="t"))
+
+
+@pytest.mark.ex01_1
+def test_place_best_fit_refuses_what_fits_nowhere(ex01, budget):
+    budget.case("5,000 B on two tiles with 4,144 B free on each")
+    g = _graph(2)
+    g.map_linearly(g.add_variable(2 * 64_500, name="a"))         # 258,000 B on each tile
+    with pytest.raises(ValueError) as raised:
+        ex01.place_best_fit(g, g.add_variable(1_250, name="too_big"))
+    assert "too_big" in str(raised.value), f"expected the error to name the tensor 'too_big', got {raised.value}"
 
 
 @pytest.mark.ex01_1
 @pytest.mark.parametrize("seed", range(6))
-def test_busiest_tile_random(ex01, seed):
+def test_place_best_fit_random(ex01, budget, seed):
     rng = np.random.default_rng(seed)
     tiles = int(rng.integers(2, 17))
-    g = _graph(tiles, sram=int(rng.choice([64, 256, 624])) * 1024)
+    sram = int(rng.choice([64, 256, 624])) * 1024
+    g = _graph(tiles, sram=sram)
     used = np.zeros(tiles, np.int64)
     for i in range(int(rng.integers(1, 12))):
-        n = 2 * int(rng.integers(1, 2000))           # even count of float32: a multiple of 8 B
+        n = 2 * int(rng.integers(1, sram // 16))     # even count of float32: a multiple of 8 B
         tile = int(rng.integers(tiles))
-        g.set_tile_mapping(g.add_variable(n, name=f"t{i}"), tile)
-        used[tile] += 4 * n
-    _check_busiest(ex01, g, used)
+        if used[tile] + 4 * n <= sram:
+            g.set_tile_mapping(g.add_variable(n, name=f"t{i}"), tile)
+            used[tile] += 4 * n
+    most = int((sram - used).max())
+    n = int(rng.integers(1, max(2, most // 2)))
+    _check_best_fit(ex01, budget, f"seed {seed}: {tiles} tiles of {sram // 1024} KiB", g, used,
+                    g.add_variable(n, "float16", name="new"))
 
 
 # --- ex01_2: map a tensor under a memory cap ----------------------------------------------
