@@ -9,7 +9,7 @@ import pytest
 
 import ipukit
 from ipukit import Engine, Execute
-from ipukit.run import numba_executor as fast
+from ipukit.run import drivers
 from ipukit.run import reference
 from ipukit import codelets as C
 
@@ -41,7 +41,7 @@ def test_driver_and_reference_agree_on_every_builtin(spec, rng):
 
 
 def test_generated_driver_source_is_plain_python():
-    src = fast.driver_source(C.scale, (np.dtype("float32"),) * 2, (1, 2), (("f", 0),), parallel=True,
+    src = drivers.driver_source(C.scale, (np.dtype("float32"),) * 2, (1, 2), (("f", 0),), parallel=True,
                              kernel_import="")
     assert "prange" in src and ".reshape((tab[v, 1, 2], tab[v, 1, 3]))" in src
     assert "_kernel(f0, f1, sf[v, 0])" in src
