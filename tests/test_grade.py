@@ -111,9 +111,9 @@ def test_untouched_exercises_are_all_not_started(tmp_path):
 
 @pytest.mark.parametrize("extra, broken, status, message", [
     (WRONG, "ex01_1", "failed",
-     r"^wrong answer: for 1,600 B with 2,144 B left on tile 2: expected 't' .* on tile 2.* got tile 0"),
+     r"^wrong answer: for 1,600 B with 2,144 B left on tile 2: expected tile 2 for 't' .* got tile 0"),
     (RAISES, "ex01_1", "failed",
-     r"^raised AttributeError: .*'best_fit_tile'.*\(in place_best_fit, ex01_tiles\.py line \d+\)"),
+     r"^for 1,600 B .*: raised AttributeError: .*'best_fit_tile'.*\(in place_best_fit, ex01_tiles\.py line \d+\)"),
     (PYTHON_LOOP, "ex01_1", "timeout", rf"^timed out after {LOOP_TIMEOUT} s in test_place_best_fit"),
     (NUMBA_LOOP, "ex01_2", "timeout", rf"^timed out after {LOOP_TIMEOUT} s in test_map_under_cap"),
 ], ids=["wrong-answer", "exception", "python-loop", "numba-loop"])

@@ -35,9 +35,9 @@ def _check_best_fit(ex01, budget, label, graph, used, tensor):
     expected = min(holds, key=lambda t: (free[t], t))
     where = np.unique(graph.element_tiles(tensor))
     assert where.tolist() == [expected] and answer == expected, (
-        f"expected '{tensor.name}' ({need:,} B with padding) whole on tile {expected}, the tightest fit, with "
-        f"{int(free[expected]):,} B free (free bytes per tile: {free.tolist()}), got tile {answer!r}, "
-        f"the tensor mapped to tiles {where.tolist()}")
+        f"expected tile {expected} for '{tensor.name}' ({need:,} B with padding), the tightest fit with "
+        f"{int(free[expected]):,} B free (free bytes per tile: {free.tolist()}); got tile {answer!r}, "
+        f"with the tensor mapped to tiles {where.tolist()}")
 
 
 def _num(x):
