@@ -178,11 +178,11 @@ def _check_tier(ex09, budget, tier):
     tolerance = TOLERANCE.get(dtype, 1e-3)
     assert error <= tolerance, (f"the layer's output differs from NumPy's by up to {error:.2g} "
                                 f"(allowed for {dtype}: {tolerance:g}): no tier until it is right")
-    budget.record("cycles", cycles, "cycles")
+    limit = dict(TIERS)[tier]
+    budget.rows.append(X.Cost("cycles", cycles, limit, "cycles"))       # shown against this tier's limit
     budget.record("supersteps", supersteps)
     budget.record("exchange bytes", exchange, "B")
     reached = [name for name, limit in TIERS if cycles <= limit]
-    limit = dict(TIERS)[tier]
     if cycles > limit:
         now = f"tier reached: {reached[-1]}" if reached else "no tier reached yet"
         raise X.BudgetExceeded(
