@@ -29,3 +29,10 @@ def backend(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def committed_stubs(tmp_path_factory):
+    """The exercise stubs as committed (not a learner's half-done exercises/)."""
+    from helpers import pristine_exercises
+    return pristine_exercises(tmp_path_factory.mktemp("stubs"))

@@ -41,10 +41,10 @@ def test_the_table_reads_hints_and_rejects_bad_ones(tmp_path):
 
 
 # --- the first two levels do not give the answer away ----------------------------------------
-def _functions_of(ex):
-    """Names of the stub functions of ``ex`` (those raising "Exercise NN.M")."""
+def _functions_of(ex, stubs):
+    """Names of the stub functions of ``ex`` (those raising "Exercise NN.M") in the committed stubs."""
     names = []
-    for path in sorted((ROOT / "exercises").glob(f"ex{ex.notebook_number}_*.py")):
+    for path in sorted(stubs.glob(f"ex{ex.notebook_number}_*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef):
                 text = ast.unparse(node)
@@ -53,10 +53,10 @@ def _functions_of(ex):
     return names
 
 
-def _solution_code(ex):
+def _solution_code(ex, stubs):
     """Lines and calls of the solution's function bodies, as the solution writes them."""
     lines, calls = set(), set()
-    for module, name in _functions_of(ex):
+    for module, name in _functions_of(ex, stubs):
         tree = ast.parse((ROOT / "solutions" / module).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef) and node.name == name:
@@ -78,20 +78,21 @@ def _squash(text):
 
 @pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="no solutions/ in this copy of the course")
 @pytest.mark.parametrize("ex_id", list(TABLE))
-def test_levels_one_and_two_hold_no_code_of_the_solution(ex_id):
+def test_levels_one_and_two_hold_no_code_of_the_solution(ex_id, committed_stubs):
     ex = TABLE[ex_id]
-    assert _functions_of(ex), f"{ex_id}: no stub function raising 'Exercise {ex.label}: ...' in exercises/"
-    lines, calls = _solution_code(ex)
+    assert _functions_of(ex, committed_stubs), \
+        f"{ex_id}: no stub function raising 'Exercise {ex.label}: ...' in exercises/"
+    lines, calls = _solution_code(ex, committed_stubs)
     for level, hint in enumerate(ex.hints[:2], 1):
         flat = _squash(hint)
         leaked = sorted(c for c in lines | calls if _squash(c) in flat)
         assert not leaked, f"{ex_id}: hint level {level} contains the solution's code {leaked}: {hint}"
 
 
-def test_the_leak_check_catches_a_giveaway():
+def test_the_leak_check_catches_a_giveaway(committed_stubs):
     """The old hint of 03.2 handed over the answer's call: the check above must see it."""
     ex = TABLE["ex03_2"]
-    lines, calls = _solution_code(ex)
+    lines, calls = _solution_code(ex, committed_stubs)
     old = "then return it with ipukit.Copy(x.T, xt)."
     assert any(_squash(c) in _squash(old) for c in calls), sorted(calls)
 
