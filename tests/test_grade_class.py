@@ -269,3 +269,11 @@ def test_leaderboard_names_a_bad_report(tmp_path):
     bad.write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(Exception, match="notes.json is not a grading report"):
         C.load_reports([bad])
+
+
+def test_the_open_capstone_breaks_ties_by_default():
+    entries = [{"name": n, "score": 5, "max_score": 9, "exercises": [
+        {"id": "ex09_2", "status": "passed", "costs": [{"value": c, "unit": "cycles"}]},
+        {"id": "ex09_5", "status": "failed", "costs": []}]} for n, c in (("slow", 900), ("fast", 400))]
+    assert C.default_tiebreak(entries) == "ex09_2", "the bronze row: every working layer has its cycles"
+    assert [r["name"] for r in C.leaderboard(entries, C.default_tiebreak(entries))] == ["fast", "slow"]
