@@ -1,4 +1,5 @@
 """Small graph builders and course copies shared by the library tests."""
+import importlib.util
 import io
 import shutil
 import subprocess
@@ -101,6 +102,14 @@ def pristine_exercises(dest: Path, root: Path = COURSE_ROOT) -> Path:
         safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}   # Python >= 3.11.4
         tar.extractall(dest, **safe)
     return target
+
+
+def load_kit():
+    """The course's kit.py as a module (it is a script at the repository root, not in a package)."""
+    spec = importlib.util.spec_from_file_location("kit", COURSE_ROOT / "kit.py")
+    kit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kit)
+    return kit
 
 
 def course_copy(dest: Path, root: Path = COURSE_ROOT) -> Path:

@@ -44,7 +44,7 @@ def layer_of(module: str) -> int:
 def imports_of(path: Path) -> list[tuple[str, int]]:
     """(absolute module, line) of every ipukit import in a file, top-level or inside a function."""
     rel = path.relative_to(PACKAGE.parent).with_suffix("")
-    package = list(rel.parts[:-1]) if rel.name != "__init__" else list(rel.parts[:-1])
+    package = list(rel.parts[:-1])         # a module's package; an __init__ is its own package
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import load_kit
+
 ROOT = Path(__file__).parents[1]
 
 
@@ -90,17 +92,9 @@ def test_grade_command_works_from_any_folder(tmp_path):
 def test_plain_python_and_kit_share_one_compile_cache(tmp_path, monkeypatch):
     """Without NUMBA_CACHE_DIR, `import ipukit` points numba at the folder kit.py uses."""
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    assert _kit_module().environment()["NUMBA_CACHE_DIR"] == str(ROOT / ".cache" / "numba")
+    assert load_kit().environment()["NUMBA_CACHE_DIR"] == str(ROOT / ".cache" / "numba")
     env = dict(os.environ)
     r = subprocess.run([sys.executable, "-c", "import ipukit, numba; print(numba.config.CACHE_DIR)"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert Path(r.stdout.strip()) == ROOT / ".cache" / "numba"
-
-
-def _kit_module():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("kit", ROOT / "kit.py")
-    kit = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(kit)
-    return kit

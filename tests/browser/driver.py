@@ -113,12 +113,12 @@ class Lab:
     def wait_for_kernel(self, path: str, timeout: float = 120):
         """The notebook's kernel has started, answered, and the page shows it idle."""
         self.wait(lambda: self.kernel_state(path) == "idle", timeout, f"the kernel of {path} to start")
-        panel = self.notebook_panel(path)
+        panel = self.notebook_panel()
         self.wait(lambda: panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count()
                   or "Idle" in self.page.inner_text(".jp-StatusBar-Widget"), 30,
                   f"JupyterLab to show the kernel of {path} idle")
 
-    def notebook_panel(self, path: str = ""):
+    def notebook_panel(self):
         """The notebook on screen (JupyterLab shows one main-area tab at a time here)."""
         return self.page.locator(".jp-NotebookPanel:visible")
 

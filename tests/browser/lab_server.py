@@ -1,7 +1,6 @@
 """Start JupyterLab as ``kit.py lab`` starts it, with settings that make a browser test deterministic."""
 import contextlib
 import ctypes
-import importlib.util
 import json
 import os
 import shutil
@@ -14,14 +13,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).parents[2]
+from helpers import load_kit
 
-
-def load_kit():
-    spec = importlib.util.spec_from_file_location("kit", ROOT / "kit.py")
-    kit = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(kit)
-    return kit
 
 
 def chromium_path():
